@@ -1,0 +1,102 @@
+/** Validators that throw a message naming what is allowed; convict prefixes the key. */
+function intInRange(min: number, max: number, multipleOf = 1) {
+  return (val: unknown): void => {
+    if (typeof val !== 'number' || !Number.isInteger(val) || val < min || val > max || val % multipleOf !== 0) {
+      const step = multipleOf > 1 ? ` and a multiple of ${multipleOf}` : '';
+      throw new Error(`must be an integer from ${min} to ${max}${step}`);
+    }
+  };
+}
+
+function urlWithScheme(schemes: string[]) {
+  return (val: unknown): void => {
+    let scheme = '';
+    try {
+      scheme = new URL(String(val)).protocol.replace(':', '');
+    } catch {
+      /* reported below */
+    }
+    if (!schemes.includes(scheme)) throw new Error(`must be a URL with scheme ${schemes.join(', ')}`);
+  };
+}
+
+function nonEmptyString(val: unknown): void {
+  if (typeof val !== 'string' || val.length === 0) throw new Error('must be a non-empty string');
+}
+
+function topicSegment(val: unknown): void {
+  if (typeof val !== 'string' || val.length === 0 || /[+#\u0000]/.test(val) || val.startsWith('/') || val.endsWith('/')) {
+    throw new Error('must be a non-empty MQTT topic without wildcards (+, #) or leading/trailing "/"');
+  }
+}
+
+function botIdentity(val: unknown): void {
+  nonEmptyString(val);
+  // LiveKit treats identities containing "agent" specially in some tooling; keep the bot distinct.
+  if (String(val).toLowerCase().includes('agent')) throw new Error('must not contain "agent"');
+}
+
+export const schema = {
+  mqtt: {
+    url: { doc: 'Broker URL (mqtt://, mqtts://, ws://, wss://).', format: urlWithScheme(['mqtt', 'mqtts', 'ws', 'wss']), default: 'mqtt://127.0.0.1:1883', env: 'MQTT_URL' },
+    username: { doc: 'Broker user name (empty for none).', format: String, default: '', env: 'MQTT_USERNAME' },
+    password: { doc: 'Broker password.', format: String, default: '', env: 'MQTT_PASSWORD', sensitive: true },
+    clientId: { doc: 'MQTT client id; stable so the broker keeps the persistent session across restarts.', format: nonEmptyString, default: 'music-bridge', env: 'MQTT_CLIENT_ID' },
+    baseTopic: { doc: 'Base topic: commands arrive on <base>/<device>/command.', format: topicSegment, default: 'music-bridge', env: 'MQTT_BASE_TOPIC' },
+  },
+  livekit: {
+    url: { doc: 'LiveKit server URL (ws:// or wss://).', format: urlWithScheme(['ws', 'wss', 'http', 'https']), default: 'ws://127.0.0.1:7880', env: 'LIVEKIT_URL' },
+    apiKey: { doc: 'LiveKit API key.', format: nonEmptyString, default: 'devkey', env: 'LIVEKIT_API_KEY' },
+    apiSecret: { doc: 'LiveKit API secret.', format: nonEmptyString, default: 'music-bridge-dev-secret-0123456789abcdef', env: 'LIVEKIT_API_SECRET', sensitive: true },
+    botIdentity: { doc: 'Participant identity of the bot in every room (must not contain "agent").', format: botIdentity, default: 'music-bridge', env: 'LIVEKIT_BOT_IDENTITY' },
+    botName: { doc: 'Display name of the bot participant.', format: String, default: 'Music', env: 'LIVEKIT_BOT_NAME' },
+    roomStrategy: { doc: 'How a device maps to a room: "session_id" (the command\'s session_id is the room name, else the template) or "template".', format: ['session_id', 'template'], default: 'session_id', env: 'LIVEKIT_ROOM_STRATEGY' },
+    roomTemplate: { doc: 'Room name template; {device} is replaced by the canonical device id.', format: nonEmptyString, default: '{device}', env: 'LIVEKIT_ROOM_TEMPLATE' },
+    audioBitrate: { doc: 'Opus bitrate of the published track, bits/s (music needs more than speech).', format: intInRange(16000, 510000), default: 96000, env: 'LIVEKIT_AUDIO_BITRATE' },
+    connectTimeoutMs: { doc: 'Give up joining a room after this long.', format: intInRange(1000, 120000), default: 15000, env: 'LIVEKIT_CONNECT_TIMEOUT_MS' },
+  },
+  catalog: {
+    location: { doc: 'Catalog manifest: a local JSON file path or an http(s) URL.', format: nonEmptyString, default: 'config/sample-catalog/catalog.json', env: 'CATALOG_LOCATION' },
+    refreshSeconds: { doc: 'Reload the catalog this often (0 = never).', format: intInRange(0, 86400), default: 0, env: 'CATALOG_REFRESH_SECONDS' },
+  },
+  audio: {
+    sampleRate: { doc: 'Sample rate of the published track, Hz.', format: [8000, 16000, 24000, 48000], default: 48000, env: 'AUDIO_SAMPLE_RATE' },
+    channels: { doc: 'Channels of the published track (1 = mono, 2 = stereo).', format: [1, 2], default: 1, env: 'AUDIO_CHANNELS' },
+    frameMs: { doc: 'Duration of each frame handed to LiveKit, ms.', format: intInRange(10, 100, 10), default: 20, env: 'AUDIO_FRAME_MS' },
+    queueMs: { doc: 'Audio queued ahead in LiveKit, ms; bounds how fast skip and stop are heard.', format: intInRange(100, 1000, 10), default: 300, env: 'AUDIO_QUEUE_MS' },
+    readAheadMs: { doc: 'Decoded audio buffered per song before it plays, ms; the next song starts decoding when the current decoder is done.', format: intInRange(500, 20000), default: 3000, env: 'AUDIO_READ_AHEAD_MS' },
+    stallMs: { doc: 'A source that delivers no audio for this long while playback waits counts as failed, ms.', format: intInRange(1000, 120000), default: 10000, env: 'AUDIO_STALL_MS' },
+    networkTimeoutMs: { doc: 'Read timeout for http(s) song URLs, ms.', format: intInRange(1000, 120000), default: 10000, env: 'AUDIO_NETWORK_TIMEOUT_MS' },
+    maxFailuresInRow: { doc: 'After this many songs in a row fail, the room stops with an error status.', format: intInRange(1, 100), default: 5, env: 'AUDIO_MAX_FAILURES_IN_ROW' },
+    ffmpegPath: { doc: 'ffmpeg binary; empty = the one bundled by @ffmpeg-installer/ffmpeg.', format: String, default: '', env: 'FFMPEG_PATH' },
+  },
+  sessions: {
+    max: { doc: 'Most rooms playing at once; further starts are refused.', format: intInRange(1, 10000), default: 200, env: 'SESSIONS_MAX' },
+  },
+  log: {
+    level: { doc: 'Log level.', format: ['error', 'warn', 'info', 'debug'], default: 'info', env: 'LOG_LEVEL' },
+  },
+};
+
+export type ConfigSchema = typeof schema;
+
+
+/** The validated configuration the daemon runs with. */
+export interface AppConfig {
+  mqtt: { url: string; username: string; password: string; clientId: string; baseTopic: string };
+  livekit: {
+    url: string;
+    apiKey: string;
+    apiSecret: string;
+    botIdentity: string;
+    botName: string;
+    roomStrategy: 'session_id' | 'template';
+    roomTemplate: string;
+    audioBitrate: number;
+    connectTimeoutMs: number;
+  };
+  catalog: { location: string; refreshSeconds: number };
+  audio: { sampleRate: number; channels: 1 | 2; frameMs: number; queueMs: number; readAheadMs: number; stallMs: number; networkTimeoutMs: number; maxFailuresInRow: number; ffmpegPath: string };
+  sessions: { max: number };
+  log: { level: 'error' | 'warn' | 'info' | 'debug' };
+}
