@@ -1,0 +1,113 @@
+import { readFile } from 'node:fs/promises';
+import { EventEmitter } from 'eventemitter3';
+import { Catalog } from './catalog';
+import { parseManifest, type ParsedCatalog } from './manifest';
+
+/** Where songs come from. `load` resolves 'unchanged' when the source knows nothing changed. */
+export interface CatalogSource {
+  readonly location: string;
+  load(): Promise<ParsedCatalog | 'unchanged'>;
+}
+
+/** A manifest on local disk. */
+export class ManifestFileSource implements CatalogSource {
+  constructor(readonly location: string) {}
+
+  async load(): Promise<ParsedCatalog> {
+    const raw = await readFile(this.location, 'utf8');
+    return parseManifest(parseJson(raw, this.location), this.location);
+  }
+}
+
+/** A manifest over HTTP, fetched conditionally (ETag / Last-Modified) so refreshes are cheap. */
+export class ManifestHttpSource implements CatalogSource {
+  private etag: string | undefined;
+  private lastModified: string | undefined;
+
+  constructor(readonly location: string, private readonly timeoutMs = 10_000) {}
+
+  async load(): Promise<ParsedCatalog | 'unchanged'> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (this.etag) headers['if-none-match'] = this.etag;
+    if (this.lastModified) headers['if-modified-since'] = this.lastModified;
+    const res = await fetch(this.location, { headers, signal: AbortSignal.timeout(this.timeoutMs) });
+    if (res.status === 304) return 'unchanged';
+    if (!res.ok) throw new Error(`catalog ${this.location}: HTTP ${res.status}`);
+    const parsed = parseManifest(parseJson(await res.text(), this.location), this.location);
+    // Remember validators only once the body parsed, so a bad body is fetched again next time.
+    this.etag = res.headers.get('etag') ?? undefined;
+    this.lastModified = res.headers.get('last-modified') ?? undefined;
+    return parsed;
+  }
+}
+
+export function createSource(location: string): CatalogSource {
+  return /^https?:\/\//.test(location) ? new ManifestHttpSource(location) : new ManifestFileSource(location);
+}
+
+export interface CatalogStoreEvents {
+  /** A new copy was loaded; `problems` lists the entries that were skipped. */
+  updated: (songs: number, problems: string[]) => void;
+  /** A refresh failed; the last good copy stays in use. */
+  refreshFailed: (error: Error) => void;
+}
+
+/** Holds the current catalog and refreshes it on an interval, keeping the last good copy. */
+export class CatalogStore extends EventEmitter<CatalogStoreEvents> {
+  private catalog = new Catalog([]);
+  private timer: NodeJS.Timeout | undefined;
+  private refreshing: Promise<void> | undefined;
+
+  constructor(private readonly source: CatalogSource, private readonly opts: { refreshSeconds: number }) {
+    super();
+  }
+
+  get current(): Catalog {
+    return this.catalog;
+  }
+
+  /** Loads the first copy; a failure here is a start-up error. */
+  async start(): Promise<void> {
+    const first = await this.source.load();
+    if (first !== 'unchanged') this.accept(first);
+    if (this.opts.refreshSeconds > 0) {
+      this.timer = setInterval(() => void this.refresh(), this.opts.refreshSeconds * 1000);
+      this.timer.unref();
+    }
+  }
+
+  /** Reloads now; never throws (a failure is an event and the last good copy stays). */
+  refresh(): Promise<void> {
+    this.refreshing ??= (async () => {
+      try {
+        const next = await this.source.load();
+        if (next === 'unchanged') return;
+        if (next.songs.length === 0) throw new Error(`catalog ${this.source.location} has no usable songs`);
+        this.accept(next);
+      } catch (err) {
+        this.emit('refreshFailed', err instanceof Error ? err : new Error(String(err)));
+      } finally {
+        this.refreshing = undefined;
+      }
+    })();
+    return this.refreshing;
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  private accept(parsed: ParsedCatalog): void {
+    this.catalog = new Catalog(parsed.songs);
+    this.emit('updated', parsed.songs.length, parsed.problems);
+  }
+}
+
+function parseJson(raw: string, location: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch (err) {
+    throw new Error(`catalog ${location} is not valid JSON: ${(err as Error).message}`);
+  }
+}

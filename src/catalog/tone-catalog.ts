@@ -1,0 +1,54 @@
+import { execFile } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/** A synthetic song: a sine tone, so a listener can tell songs apart by frequency. */
+export interface ToneSpec {
+  title: string;
+  language: string;
+  genres: string[];
+  hz: number;
+  seconds: number;
+  /** mp3 (44.1 kHz stereo, like real catalogs), ogg (Vorbis), opus, m4a, flac or wav. */
+  format: 'mp3' | 'ogg' | 'opus' | 'm4a' | 'flac' | 'wav';
+  aliases?: string[];
+}
+
+const CODEC: Record<ToneSpec['format'], string[]> = {
+  mp3: ['-c:a', 'libmp3lame', '-b:a', '128k'],
+  ogg: ['-c:a', 'libvorbis', '-q:a', '4'],
+  opus: ['-c:a', 'libopus', '-b:a', '96k'],
+  m4a: ['-c:a', 'aac', '-b:a', '128k'],
+  flac: ['-c:a', 'flac'],
+  wav: ['-c:a', 'pcm_s16le'],
+};
+
+/**
+ * Writes each tone as a file and a catalog manifest (catalog.json) that tags them with language and
+ * genre. Licence-free by construction.
+ */
+export async function generateToneCatalog(dir: string, songs: ToneSpec[], ffmpegPath: string): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  const entries = [];
+  for (const s of songs) {
+    const file = `${slug(s.title)}-${s.hz}hz.${s.format}`;
+    const rate = s.format === 'opus' ? '48000' : '44100';
+    await run(ffmpegPath, [
+      '-y', '-hide_banner', '-loglevel', 'error',
+      '-f', 'lavfi', '-i', `sine=frequency=${s.hz}:sample_rate=${rate}:duration=${s.seconds}`,
+      // Half amplitude leaves headroom, as mastered music does.
+      '-af', 'volume=0.5', '-ac', '2', '-ar', rate, ...CODEC[s.format], join(dir, file),
+    ]);
+    entries.push({ title: s.title, aliases: s.aliases ?? [], language: s.language, genres: s.genres, file, duration_ms: s.seconds * 1000 });
+  }
+  const manifest = join(dir, 'catalog.json');
+  await writeFile(manifest, `${JSON.stringify({ songs: entries }, null, 2)}\n`);
+  return manifest;
+}
+
+function slug(text: string): string {
+  return text.toLowerCase().normalize('NFD').replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+}
