@@ -1,0 +1,118 @@
+import ffmpeg from 'fluent-ffmpeg';
+import { PassThrough, type Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { bytesPerMs, type PcmFormat } from './pcm-format';
+
+export interface DecoderOptions {
+  format: PcmFormat;
+  ffmpegPath: string;
+  /** Decoded audio held ahead of playback; ffmpeg blocks (pipe back-pressure) beyond it. */
+  readAheadMs: number;
+  /** No bytes for this long while the consumer is starved means the source is stalled. */
+  stallMs: number;
+  /** Network read timeout for http(s) sources. */
+  networkTimeoutMs: number;
+}
+
+/**
+ * One continuous ffmpeg decode of one song into raw PCM. The song is never held in memory: ffmpeg
+ * streams it and blocks when `readAheadMs` of audio waits unread.
+ */
+export class SongDecoder {
+  readonly output: Readable;
+  /** Resolves when ffmpeg has decoded the whole song; rejects when it fails, stalls or is killed. */
+  readonly finished: Promise<void>;
+  private readonly command: ffmpeg.FfmpegCommand;
+  private ended = false;
+  private killedReason: string | undefined;
+  private stallTimer: NodeJS.Timeout | undefined;
+
+  constructor(readonly url: string, private readonly opts: DecoderOptions) {
+    const highWaterMark = Math.max(64 * 1024, Math.round(bytesPerMs(opts.format) * opts.readAheadMs));
+    const out = new PassThrough({ highWaterMark });
+    this.output = out;
+    const input = toFfmpegInput(url);
+    this.command = ffmpeg(input)
+      .setFfmpegPath(opts.ffmpegPath)
+      .inputOptions(inputOptions(input, opts.networkTimeoutMs))
+      .noVideo()
+      .audioCodec('pcm_s16le')
+      .audioChannels(opts.format.channels)
+      .audioFrequency(opts.format.sampleRate)
+      .format('s16le');
+
+    this.finished = new Promise<void>((resolve, reject) => {
+      this.command.on('end', () => {
+        this.settle();
+        resolve();
+      });
+      this.command.on('error', (err: Error, _stdout: string | null, stderr: string | null) => {
+        this.settle();
+        out.end();
+        reject(new Error(this.killedReason ?? describeFailure(err, stderr)));
+      });
+    });
+    // The player may abandon a decoder without awaiting it (skip); never leave an unhandled rejection.
+    this.finished.catch(() => undefined);
+    this.command.pipe(out, { end: true });
+    this.watchForStall(out);
+  }
+
+  /** Ends ffmpeg now. Safe to call more than once and after it finished. */
+  kill(reason = 'decoder stopped'): void {
+    if (this.ended) return;
+    this.killedReason = reason;
+    this.command.kill('SIGKILL');
+    this.output.destroy();
+  }
+
+  get done(): boolean {
+    return this.ended;
+  }
+
+  private settle(): void {
+    this.ended = true;
+    if (this.stallTimer) clearInterval(this.stallTimer);
+  }
+
+  private watchForStall(out: PassThrough): void {
+    let lastData = Date.now();
+    out.on('data', () => (lastData = Date.now()));
+    // Only a starved consumer with a silent source is a stall; a full buffer is ordinary back-pressure.
+    this.stallTimer = setInterval(() => {
+      if (out.readableLength > 0) {
+        lastData = Date.now();
+        return;
+      }
+      if (Date.now() - lastData > this.opts.stallMs) this.kill(`source stalled: no audio for ${this.opts.stallMs} ms`);
+    }, Math.min(1000, this.opts.stallMs));
+    this.stallTimer.unref();
+  }
+}
+
+function toFfmpegInput(url: string): string {
+  return url.startsWith('file://') ? fileURLToPath(url) : url;
+}
+
+function isHttp(input: string): boolean {
+  return /^https?:\/\//i.test(input);
+}
+
+function inputOptions(input: string, networkTimeoutMs: number): string[] {
+  const opts = ['-nostdin', '-hide_banner'];
+  if (isHttp(input)) {
+    // rw_timeout is in microseconds; reconnect options let a CDN hiccup resume mid-song.
+    opts.push('-rw_timeout', String(networkTimeoutMs * 1000), '-reconnect', '1', '-reconnect_streamed', '1', '-reconnect_delay_max', '2');
+  }
+  return opts;
+}
+
+/** The last meaningful line of ffmpeg's stderr says why (404, invalid data, ...). */
+function describeFailure(err: Error, stderr: string | null): string {
+  const lines = (stderr ?? '')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0 && !l.startsWith('ffmpeg version') && !/^(built with|configuration:|lib\w+ )/.test(l));
+  const last = lines.at(-1);
+  return last ? `ffmpeg: ${last}` : err.message;
+}

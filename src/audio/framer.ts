@@ -1,0 +1,34 @@
+import { BYTES_PER_SAMPLE } from './pcm-format';
+
+/**
+ * Cuts a byte stream of s16le PCM into fixed-size frames. Each frame is a fresh Int16Array:
+ * rtc-node's AudioFrame ignores byteOffset, so a view into ffmpeg's pooled buffers would send the
+ * wrong samples. The partial frame at the end of one song carries into the next song's first frame,
+ * so song boundaries add no padding.
+ */
+export class Framer {
+  private readonly frameBytes: number;
+  private pending: Buffer = Buffer.alloc(0);
+
+  /** @param frameSamples samples per frame across all channels */
+  constructor(readonly frameSamples: number) {
+    this.frameBytes = frameSamples * BYTES_PER_SAMPLE;
+  }
+
+  *push(chunk: Buffer): Generator<Int16Array> {
+    let data = this.pending.length > 0 ? Buffer.concat([this.pending, chunk]) : chunk;
+    while (data.length >= this.frameBytes) {
+      const frame = new Int16Array(this.frameSamples);
+      // Copy byte-wise: chunk offsets can be odd, which an Int16Array view could not express.
+      Buffer.from(frame.buffer).set(data.subarray(0, this.frameBytes));
+      data = data.subarray(this.frameBytes);
+      yield frame;
+    }
+    this.pending = Buffer.from(data);
+  }
+
+  /** Drops the partial frame (skip, stop): it belongs to a song that will not continue. */
+  reset(): void {
+    this.pending = Buffer.alloc(0);
+  }
+}
