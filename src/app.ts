@@ -1,0 +1,115 @@
+import { dispose } from '@livekit/rtc-node';
+import { randomInt } from 'node:crypto';
+import { resolveFfmpegPath } from './audio/ffmpeg-path';
+import { SongDecoder } from './audio/decoder';
+import { samplesPerChannel, type PcmFormat } from './audio/pcm-format';
+import { CatalogStore, createSource } from './catalog/source';
+import type { AppConfig } from './config/schema';
+import { BotConnection } from './livekit/bot-connection';
+import { MusicTrack } from './livekit/music-track';
+import { ControlPlane } from './mqtt/control-plane';
+import { errorFields, type Logger } from './ops/logger';
+import { VERSION } from './ops/version';
+import { seededRandom } from './player/random';
+import { SessionRegistry } from './session/registry';
+import type { RoomJoiner, RoomLink } from './session/room-link';
+import { RoomSession } from './session/room-session';
+
+export interface App {
+  start(): Promise<void>;
+  /** Stops every session, says offline, leaves every room. Safe to call twice. */
+  stop(): Promise<void>;
+  readonly registry: SessionRegistry;
+}
+
+/** Wires the one-way flow: MQTT command → session → player → audio → LiveKit. */
+export function createApp(config: AppConfig, redacted: Record<string, unknown>, log: Logger): App {
+  const format: PcmFormat = { sampleRate: config.audio.sampleRate, channels: config.audio.channels };
+  const ffmpegPath = resolveFfmpegPath(config.audio.ffmpegPath);
+  const catalog = new CatalogStore(createSource(config.catalog.location), { refreshSeconds: config.catalog.refreshSeconds });
+  catalog.on('updated', (songs, problems) => {
+    for (const problem of problems) log.warn('catalog entry skipped', { location: config.catalog.location, problem });
+    log.info('catalog loaded', { location: config.catalog.location, songs });
+  });
+  catalog.on('refreshFailed', (err: Error) => log.warn('catalog refresh failed; keeping the last good copy', errorFields(err)));
+
+  const join: RoomJoiner = async (room) => {
+    const connection = await BotConnection.join({
+      url: config.livekit.url,
+      apiKey: config.livekit.apiKey,
+      apiSecret: config.livekit.apiSecret,
+      identity: config.livekit.botIdentity,
+      name: config.livekit.botName,
+      room,
+      timeoutMs: config.livekit.connectTimeoutMs,
+    });
+    const track = new MusicTrack(connection.participant, { format, queueMs: config.audio.queueMs, bitrate: config.livekit.audioBitrate });
+    try {
+      await track.publish();
+    } catch (err) {
+      await connection.leave().catch(() => undefined);
+      throw err;
+    }
+    const link: RoomLink = {
+      track,
+      on: connection.on.bind(connection),
+      off: connection.off.bind(connection),
+      get otherParticipants() {
+        return connection.otherParticipants;
+      },
+      send: (topic, message) => connection.send(topic, message),
+      leave: () => connection.leave(),
+    };
+    return link;
+  };
+
+  const registry = new SessionRegistry({
+    rooms: { strategy: config.livekit.roomStrategy, template: config.livekit.roomTemplate },
+    maxSessions: config.sessions.max,
+    log,
+    createSession: (device, room) =>
+      new RoomSession({
+        device,
+        room,
+        log: log.child({ device, room }),
+        join,
+        catalog: () => catalog.current,
+        rng: seededRandom(randomInt(2 ** 31)),
+        frameSamples: samplesPerChannel(format, config.audio.frameMs) * format.channels,
+        maxFailuresInRow: config.audio.maxFailuresInRow,
+        openDecoder: (song) =>
+          new SongDecoder(song.url, {
+            format,
+            ffmpegPath,
+            readAheadMs: config.audio.readAheadMs,
+            stallMs: config.audio.stallMs,
+            networkTimeoutMs: config.audio.networkTimeoutMs,
+          }),
+      }),
+  });
+
+  const control = new ControlPlane(
+    { ...config.mqtt, info: () => ({ version: VERSION, config: redacted }) },
+    registry,
+    log,
+  );
+
+  let stopping: Promise<void> | undefined;
+  return {
+    registry,
+    async start() {
+      await catalog.start();
+      await control.start();
+      log.info('music-bridge started', { version: VERSION });
+    },
+    stop() {
+      stopping ??= (async () => {
+        catalog.stop();
+        await registry.stopAll('bridge shutting down');
+        await control.stop();
+        await dispose();
+      })();
+      return stopping;
+    },
+  };
+}

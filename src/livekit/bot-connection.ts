@@ -1,0 +1,75 @@
+import { DisconnectReason, type LocalParticipant, Room, RoomEvent } from '@livekit/rtc-node';
+import { EventEmitter } from 'eventemitter3';
+import { botToken } from './token';
+
+export interface JoinOptions {
+  url: string;
+  apiKey: string;
+  apiSecret: string;
+  identity: string;
+  name: string;
+  room: string;
+  timeoutMs: number;
+}
+
+export interface BotConnectionEvents {
+  /** The room is gone for the bot (room deleted, bot removed, server gone): the session must end. */
+  disconnected: (reason: string) => void;
+  /** Participants other than the bot joined or left. */
+  participantsChanged: (others: number) => void;
+}
+
+/** The bot's membership in one LiveKit room. */
+export class BotConnection extends EventEmitter<BotConnectionEvents> {
+  private left = false;
+
+  private constructor(private readonly room: Room, readonly participant: LocalParticipant) {
+    super();
+    room.on(RoomEvent.Disconnected, (reason: DisconnectReason) => {
+      if (!this.left) this.emit('disconnected', DisconnectReason[reason] ?? String(reason));
+    });
+    const changed = () => this.emit('participantsChanged', this.otherParticipants);
+    room.on(RoomEvent.ParticipantConnected, changed);
+    room.on(RoomEvent.ParticipantDisconnected, changed);
+  }
+
+  static async join(o: JoinOptions): Promise<BotConnection> {
+    const token = await botToken(o);
+    const room = new Room();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`joining room "${o.room}" timed out after ${o.timeoutMs} ms`)), o.timeoutMs);
+    });
+    try {
+      // The bot publishes only; it never subscribes to the other participants' audio.
+      await Promise.race([room.connect(o.url, token, { autoSubscribe: false, dynacast: false }), timeout]);
+    } catch (err) {
+      await room.disconnect().catch(() => undefined);
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+    if (!room.localParticipant) throw new Error('connected without a local participant');
+    return new BotConnection(room, room.localParticipant);
+  }
+
+  get otherParticipants(): number {
+    return this.room.remoteParticipants.size;
+  }
+
+  get connected(): boolean {
+    return this.room.isConnected;
+  }
+
+  /** A reliable data message to everyone in the room. */
+  async send(topic: string, message: Record<string, unknown>): Promise<void> {
+    await this.participant.publishData(new TextEncoder().encode(JSON.stringify(message)), { reliable: true, topic });
+  }
+
+  async leave(): Promise<void> {
+    if (this.left) return;
+    this.left = true;
+    await this.room.disconnect();
+    this.room.removeAllListeners();
+  }
+}

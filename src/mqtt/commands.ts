@@ -1,0 +1,94 @@
+/** Commands the app can send. The first three are the original message shapes and must keep working verbatim. */
+export type Command =
+  | { type: 'start_continuous_music'; language?: string; genre?: string }
+  | { type: 'stop_continuous_music' }
+  | { type: 'skip_music' }
+  | { type: 'previous_music' }
+  | { type: 'pause_music' }
+  | { type: 'resume_music' }
+  | { type: 'set_volume'; volume: number }
+  | { type: 'play_song'; query: string; language?: string }
+  | { type: 'get_status' };
+
+export type CommandType = Command['type'];
+
+/** A command plus the caller's correlation fields, echoed in the reply. */
+export interface CommandEnvelope {
+  command: Command;
+  sessionId?: string;
+  requestId?: string;
+}
+
+export type ParseResult =
+  | { ok: true; envelope: CommandEnvelope }
+  | { ok: false; error: string; sessionId?: string; requestId?: string; type?: string };
+
+const MAX_TEXT = 200;
+
+export function parseCommand(payload: Buffer | string): ParseResult {
+  let body: unknown;
+  try {
+    body = JSON.parse(payload.toString());
+  } catch {
+    return { ok: false, error: 'payload is not valid JSON' };
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    return { ok: false, error: 'payload must be a JSON object' };
+  }
+  const msg = body as Record<string, unknown>;
+  const ids = { sessionId: optionalText(msg.session_id), requestId: optionalText(msg.request_id) };
+  const fail = (error: string): ParseResult => ({ ok: false, error, ...ids, type: typeof msg.type === 'string' ? msg.type : undefined });
+  if (typeof msg.type !== 'string') return fail('missing "type"');
+
+  const text = (key: string): string | undefined | Error => {
+    const v = msg[key];
+    if (v === undefined || v === null || v === '') return undefined;
+    if (typeof v !== 'string') return new Error(`"${key}" must be a string`);
+    if (v.length > MAX_TEXT) return new Error(`"${key}" is longer than ${MAX_TEXT} characters`);
+    return v;
+  };
+
+  let command: Command;
+  switch (msg.type) {
+    case 'start_continuous_music': {
+      const language = text('language');
+      const genre = text('genre');
+      if (language instanceof Error) return fail(language.message);
+      if (genre instanceof Error) return fail(genre.message);
+      command = { type: msg.type, language, genre };
+      break;
+    }
+    case 'stop_continuous_music':
+    case 'skip_music':
+    case 'previous_music':
+    case 'pause_music':
+    case 'resume_music':
+    case 'get_status':
+      command = { type: msg.type };
+      break;
+    case 'set_volume': {
+      const v = msg.volume;
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > 100) return fail('"volume" must be a number from 0 to 100');
+      command = { type: msg.type, volume: Math.round(v) };
+      break;
+    }
+    case 'play_song': {
+      const query = text('query');
+      const language = text('language');
+      if (query instanceof Error) return fail(query.message);
+      if (language instanceof Error) return fail(language.message);
+      if (!query) return fail('"query" is required');
+      command = { type: msg.type, query, language };
+      break;
+    }
+    default:
+      return fail(`unknown command type "${msg.type}"`);
+  }
+  return { ok: true, envelope: { command, ...ids } };
+}
+
+function optionalText(v: unknown): string | undefined {
+  if (typeof v === 'string' && v.length > 0 && v.length <= MAX_TEXT) return v;
+  if (typeof v === 'number') return String(v);
+  return undefined;
+}

@@ -1,0 +1,26 @@
+/** Result of checking a device id taken from a topic. */
+export type DeviceIdResult = { ok: true; id: string } | { ok: false; reason: string };
+
+const MAC_HEX = /^[0-9a-f]{12}$/i;
+const MAC_SEPARATED = /^[0-9a-f]{2}([:_-])(?:[0-9a-f]{2}\1){4}[0-9a-f]{2}$/i;
+const SAFE = /^[A-Za-z0-9._:-]+$/;
+/** Segments under the base topic that belong to the bridge itself. */
+const RESERVED = new Set(['bridge']);
+
+/**
+ * Canonical device id. MAC addresses arrive as aa:bb:.., aa_bb_.., aa-bb-.. or bare hex and all
+ * become lower-case colon form, so one device has one session, one status topic and one room.
+ * Anything else must be a plain token: no MQTT wildcards, slashes or control characters that could
+ * escape the topic tree or a room name.
+ */
+export function normaliseDeviceId(raw: string): DeviceIdResult {
+  if (raw.length === 0) return { ok: false, reason: 'device id is empty' };
+  if (raw.length > 64) return { ok: false, reason: 'device id is longer than 64 characters' };
+  if (MAC_HEX.test(raw) || MAC_SEPARATED.test(raw)) {
+    const hex = raw.replace(/[:_-]/g, '').toLowerCase();
+    return { ok: true, id: hex.match(/../g)!.join(':') };
+  }
+  if (!SAFE.test(raw)) return { ok: false, reason: 'device id may only contain letters, digits, ".", "_", ":" and "-"' };
+  if (RESERVED.has(raw.toLowerCase())) return { ok: false, reason: `device id "${raw}" is reserved` };
+  return { ok: true, id: raw };
+}

@@ -1,0 +1,42 @@
+/**
+ * The topic layout, after zigbee2mqtt's conventions:
+ *   <base>/<device>/command   in: JSON commands from the app
+ *   <base>/<device>/reply     out: one reply per command
+ *   <base>/<device>/status    out, retained: the device's playback state
+ *   <base>/bridge/state       out, retained: "online" / "offline" (the last will)
+ *   <base>/bridge/info        out, retained: version, config summary, session count
+ *   <base>/bridge/errors      out: replies to commands whose device id was refused
+ */
+export class Topics {
+  constructor(readonly base: string) {}
+
+  get commandFilter(): string {
+    return `${this.base}/+/command`;
+  }
+  command(device: string): string {
+    return `${this.base}/${device}/command`;
+  }
+  reply(device: string): string {
+    return `${this.base}/${device}/reply`;
+  }
+  status(device: string): string {
+    return `${this.base}/${device}/status`;
+  }
+  get availability(): string {
+    return `${this.base}/bridge/state`;
+  }
+  get info(): string {
+    return `${this.base}/bridge/info`;
+  }
+  get errors(): string {
+    return `${this.base}/bridge/errors`;
+  }
+
+  /** The raw device segment of a command topic, or undefined when the topic is not a command topic. */
+  deviceOfCommand(topic: string): string | undefined {
+    const prefix = `${this.base}/`;
+    if (!topic.startsWith(prefix) || !topic.endsWith('/command')) return undefined;
+    const segment = topic.slice(prefix.length, -'/command'.length);
+    return segment.includes('/') ? undefined : segment;
+  }
+}

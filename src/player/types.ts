@@ -1,0 +1,22 @@
+import type { Readable } from 'node:stream';
+import type { Song } from '../catalog/song';
+
+/** Where frames go: the room's published track (or a fake in unit tests). */
+export interface AudioSink {
+  /** Resolves when the frame is queued; callers await each call (that is the pacing). */
+  capture(samples: Int16Array): Promise<void>;
+  /** Drops queued audio so a skip, pause or stop is heard at once. */
+  clear(): void;
+  /** Rebuilds the output after a capture failed. */
+  republish(): Promise<void>;
+}
+
+/** A running decode of one song. */
+export interface Decoder {
+  readonly output: Readable;
+  readonly finished: Promise<void>;
+  readonly done: boolean;
+  kill(reason?: string): void;
+}
+
+export type DecoderFactory = (song: Song) => Decoder;

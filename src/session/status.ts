@@ -1,0 +1,33 @@
+import type { Song } from '../catalog/song';
+
+export type SessionState = 'idle' | 'starting' | 'playing' | 'paused' | 'error';
+
+export interface SongInfo {
+  id: string;
+  title: string;
+  language: string;
+  genre: string | null;
+  duration_ms: number | null;
+}
+
+/** The retained per-device status, and the `state` part of every reply. */
+export interface DeviceStatus {
+  device: string;
+  room: string | null;
+  state: SessionState;
+  song: SongInfo | null;
+  volume: number;
+  language: string | null;
+  genre: string | null;
+  error: string | null;
+  updated_at: string;
+}
+
+export function songInfo(song: Song | undefined): SongInfo | null {
+  if (!song) return null;
+  return { id: song.id, title: song.title, language: song.language, genre: song.genres[0] ?? null, duration_ms: song.durationMs ?? null };
+}
+
+export function idleStatus(device: string, error: string | null = null): DeviceStatus {
+  return { device, room: null, state: error ? 'error' : 'idle', song: null, volume: 100, language: null, genre: null, error, updated_at: new Date().toISOString() };
+}
