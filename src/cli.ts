@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { runDaemon } from './ops/daemon';
+import { runListen } from './ops/listen-command';
+
+const USAGE = `usage:
+  music-bridge [start] [--config FILE]      run the daemon (settings: file < environment < defaults)
+  music-bridge listen --room ROOM [--url URL] [--json] [--seconds N]
+                                             join a room and report what the bot plays`;
+
+async function main(argv: string[]): Promise<number> {
+  const command = argv[0] && !argv[0].startsWith('-') ? argv[0] : 'start';
+  const rest = command === argv[0] ? argv.slice(1) : argv;
+  switch (command) {
+    case 'start': {
+      const { values } = parseArgs({ args: rest, options: { config: { type: 'string', short: 'c' } }, strict: true });
+      return runDaemon({ configFile: values.config ?? process.env.MUSIC_BRIDGE_CONFIG });
+    }
+    case 'listen': {
+      const { values } = parseArgs({
+        args: rest,
+        options: {
+          room: { type: 'string' },
+          url: { type: 'string' },
+          json: { type: 'boolean', default: false },
+          seconds: { type: 'string' },
+          config: { type: 'string', short: 'c' },
+        },
+        strict: true,
+      });
+      if (!values.room) throw new UsageError('listen needs --room');
+      return runListen({ room: values.room, url: values.url, json: values.json ?? false, seconds: values.seconds ? Number(values.seconds) : undefined, configFile: values.config });
+    }
+    case 'help':
+    case '--help':
+      process.stdout.write(`${USAGE}\n`);
+      return 0;
+    default:
+      throw new UsageError(`unknown command "${command}"`);
+  }
+}
+
+class UsageError extends Error {}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`music-bridge: ${err instanceof Error ? err.message : String(err)}\n`);
+    if (err instanceof UsageError || (err instanceof Error && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS'))) process.stderr.write(`${USAGE}\n`);
+    process.exitCode = 2;
+  },
+);

@@ -1,0 +1,65 @@
+import { createApp } from '../app';
+import { ConfigError, loadConfig } from '../config/load';
+import { createLogger, errorFields } from './logger';
+
+/** Exit within this long after SIGTERM even if a room or the broker hangs. */
+const SHUTDOWN_DEADLINE_MS = 5000;
+
+/**
+ * Runs the daemon until SIGTERM/SIGINT. Returns the exit code. A bad configuration exits 2 with a
+ * message naming the key; an uncaught error exits 1 so systemd restarts the service.
+ */
+export async function runDaemon(opts: { configFile?: string }): Promise<number> {
+  let loaded;
+  try {
+    loaded = loadConfig({ file: opts.configFile });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`music-bridge: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  const log = createLogger(loaded.config.log.level);
+  log.info('configuration loaded', { config: loaded.redacted });
+  const app = createApp(loaded.config, loaded.redacted, log);
+
+  const fatal = (kind: string) => (err: unknown) => {
+    log.error(`${kind}; exiting`, { ...errorFields(err), stack: err instanceof Error ? err.stack : undefined });
+    process.exit(1);
+  };
+  process.on('uncaughtException', fatal('uncaught exception'));
+  process.on('unhandledRejection', fatal('unhandled rejection'));
+
+  return new Promise<number>((resolve) => {
+    let signalled = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (signalled) {
+        log.warn('second signal; exiting at once', { signal });
+        process.exit(1);
+      }
+      signalled = true;
+      log.info('shutting down', { signal });
+      setTimeout(() => {
+        log.error('shutdown took too long; exiting');
+        process.exit(1);
+      }, SHUTDOWN_DEADLINE_MS).unref();
+      app.stop().then(
+        () => {
+          log.info('stopped');
+          resolve(0);
+        },
+        (err: unknown) => {
+          log.error('shutdown failed', errorFields(err));
+          resolve(1);
+        },
+      );
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+    app.start().catch((err: unknown) => {
+      log.error('start-up failed', errorFields(err));
+      void app.stop().finally(() => resolve(1));
+    });
+  });
+}

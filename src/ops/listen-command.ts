@@ -1,0 +1,86 @@
+import { AudioStream, dispose, type RemoteTrack, Room, RoomEvent, TrackKind } from '@livekit/rtc-node';
+import { AccessToken } from 'livekit-server-sdk';
+import { randomBytes } from 'node:crypto';
+import { analyseFrame, toDb } from '../audio/analysis';
+import { loadConfig } from '../config/load';
+
+export interface ListenOptions {
+  room: string;
+  url?: string;
+  json: boolean;
+  seconds?: number;
+  configFile?: string;
+}
+
+const SAMPLE_RATE = 48000;
+const FRAME_MS = 10;
+
+/**
+ * Joins a room as an ordinary participant and reports what it hears from the bot: with --json one
+ * line per 10 ms frame ({t, rms, hz}) plus events (data messages, participants), else a level meter.
+ */
+export async function runListen(o: ListenOptions): Promise<number> {
+  const { config } = loadConfig({ file: o.configFile });
+  const url = o.url ?? config.livekit.url;
+  const at = new AccessToken(config.livekit.apiKey, config.livekit.apiSecret, { identity: `listener-${randomBytes(4).toString('hex')}` });
+  at.addGrant({ roomJoin: true, room: o.room, canSubscribe: true, canPublish: false, canPublishData: false });
+  const started = process.hrtime.bigint();
+  const now = () => Number((process.hrtime.bigint() - started) / 1000000n);
+  const out = (line: Record<string, unknown>) => process.stdout.write(`${JSON.stringify({ t: now(), ...line })}\n`);
+
+  const room = new Room();
+  const streams: AudioStream[] = [];
+  room.on(RoomEvent.TrackSubscribed, (track: RemoteTrack, _pub, participant) => {
+    if (track.kind !== TrackKind.KIND_AUDIO) return;
+    if (o.json) out({ event: 'track', participant: participant.identity });
+    const stream = new AudioStream(track, { sampleRate: SAMPLE_RATE, numChannels: 1, frameSizeMs: FRAME_MS });
+    streams.push(stream);
+    void (async () => {
+      let meter = 0;
+      for await (const frame of stream) {
+        const a = analyseFrame(frame.data, frame.sampleRate, frame.channels);
+        if (o.json) out({ rms: round(a.rms, 5), hz: round(a.hz, 1) });
+        else if (++meter % 10 === 0) process.stdout.write(`\r${meterBar(a.rms)} ${toDb(a.rms).toFixed(1).padStart(6)} dB ${a.hz.toFixed(0).padStart(5)} Hz `);
+      }
+    })();
+  });
+  room.on(RoomEvent.DataReceived, (payload, participant, _kind, topic) => {
+    const text = new TextDecoder().decode(payload);
+    let message: unknown = text;
+    try {
+      message = JSON.parse(text);
+    } catch {
+      /* not JSON: report as text */
+    }
+    if (o.json) out({ event: 'data', topic: topic ?? null, from: participant?.identity ?? null, message });
+    else process.stdout.write(`\n[${topic ?? ''}] ${text}\n`);
+  });
+  room.on(RoomEvent.ParticipantConnected, (p) => o.json && out({ event: 'participant_joined', identity: p.identity }));
+  room.on(RoomEvent.ParticipantDisconnected, (p) => o.json && out({ event: 'participant_left', identity: p.identity }));
+
+  await room.connect(url, await at.toJwt(), { autoSubscribe: true, dynacast: false });
+  if (o.json) out({ event: 'joined', room: o.room, participants: [...room.remoteParticipants.keys()] });
+  else process.stdout.write(`listening in room "${o.room}" (Ctrl-C to stop)\n`);
+
+  await new Promise<void>((resolve) => {
+    const done = () => resolve();
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
+    if (o.seconds) setTimeout(done, o.seconds * 1000);
+  });
+  for (const s of streams) await s.cancel().catch(() => undefined);
+  await room.disconnect();
+  await dispose();
+  return 0;
+}
+
+function round(v: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(v * f) / f;
+}
+
+function meterBar(rms: number): string {
+  const width = 30;
+  const filled = Math.max(0, Math.min(width, Math.round(((toDb(rms) + 60) / 60) * width)));
+  return `[${'#'.repeat(filled)}${' '.repeat(width - filled)}]`;
+}
