@@ -1,0 +1,41 @@
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { JsonProcess } from './processes';
+import { LIVEKIT_KEY, LIVEKIT_SECRET, stackInfo } from './stack';
+
+export interface LogLine {
+  level: string;
+  message: string;
+  device?: string;
+  room?: string;
+  [key: string]: unknown;
+}
+
+export type DaemonConfig = Record<string, Record<string, unknown>>;
+
+/** The built daemon (dist/cli.js) in its own process, configured for the test stack. */
+export class Daemon extends JsonProcess<LogLine> {
+  constructor(readonly baseTopic: string, configFile: string) {
+    super(['start', '--config', configFile], {});
+  }
+
+  static async start(overrides: DaemonConfig = {}): Promise<Daemon> {
+    const stack = stackInfo();
+    const baseTopic = `mbtest-${randomBytes(4).toString('hex')}`;
+    const config: DaemonConfig = {
+      mqtt: { url: stack.mqttUrl, baseTopic, clientId: baseTopic },
+      livekit: { url: stack.livekitUrl, apiKey: LIVEKIT_KEY, apiSecret: LIVEKIT_SECRET },
+      catalog: { location: stack.catalog },
+      log: { level: 'debug' },
+    };
+    for (const [section, values] of Object.entries(overrides)) config[section] = { ...config[section], ...values };
+    const file = join(stack.workDir, `${baseTopic}.json`);
+    writeFileSync(file, JSON.stringify(config));
+    const daemon = new Daemon(baseTopic, file);
+    await daemon.lines.next((l) => l.message === 'music-bridge started', 'daemon start-up', 20000).catch((err: Error) => {
+      throw new Error(`${err.message}\nstderr: ${daemon.stderrTail}`);
+    });
+    return daemon;
+  }
+}

@@ -1,0 +1,90 @@
+import { JsonProcess } from './processes';
+import { LIVEKIT_KEY, LIVEKIT_SECRET, stackInfo } from './stack';
+
+/** One line of `music-bridge listen --json`: a 10 ms frame, or an event. */
+export interface Heard {
+  t: number;
+  rms?: number;
+  hz?: number;
+  event?: string;
+  topic?: string | null;
+  identity?: string;
+  message?: Record<string, unknown>;
+}
+
+export const AUDIBLE_RMS = 0.02;
+const HZ_TOLERANCE = 12;
+
+/**
+ * A real participant in the room (rtc-node AudioStream, in its own process) that reports, per
+ * 10 ms frame, the level and the dominant frequency it heard.
+ */
+export class Listener extends JsonProcess<Heard> {
+  static async join(room: string): Promise<Listener> {
+    const stack = stackInfo();
+    const l = new Listener(['listen', '--room', room, '--json', '--url', stack.livekitUrl], { LIVEKIT_API_KEY: LIVEKIT_KEY, LIVEKIT_API_SECRET: LIVEKIT_SECRET, LOG_LEVEL: 'warn' });
+    await l.lines.next((h) => h.event === 'joined', `listener joined ${room}`, 20000);
+    return l;
+  }
+
+  get frames(): Heard[] {
+    return this.lines.items.filter((h) => h.rms !== undefined);
+  }
+
+  /** Index to pass as `from` so a wait only considers what is heard after now. */
+  get mark(): number {
+    return this.lines.items.length;
+  }
+
+  /** Waits for `frames` consecutive audible frames of one of `hzs`; returns the frequency heard. */
+  async hearTone(hzs: number[], what: string, from = 0, timeoutMs = 15000, frames = 10): Promise<number> {
+    let run = 0;
+    let runHz = 0;
+    let heard = 0;
+    let checked = from;
+    await this.lines.until(
+      (items) => {
+        for (; checked < items.length; checked++) {
+          const h = items[checked]!;
+          if (h.rms === undefined) continue;
+          const match = h.rms >= AUDIBLE_RMS ? hzs.find((hz) => Math.abs(hz - (h.hz ?? 0)) <= HZ_TOLERANCE) : undefined;
+          if (match !== undefined && match === runHz) run++;
+          else [run, runHz] = match !== undefined ? [1, match] : [0, 0];
+          if (run >= frames) {
+            heard = runHz;
+            return true;
+          }
+        }
+        return false;
+      },
+      what,
+      timeoutMs,
+    );
+    return heard;
+  }
+
+  /** Waits for `frames` consecutive silent frames (50 = half a second). */
+  async hearSilence(what: string, from = 0, timeoutMs = 15000, frames = 50): Promise<void> {
+    let run = 0;
+    let checked = from;
+    await this.lines.until(
+      (items) => {
+        for (; checked < items.length; checked++) {
+          const h = items[checked]!;
+          if (h.rms === undefined) continue;
+          run = h.rms < AUDIBLE_RMS / 4 ? run + 1 : 0;
+          if (run >= frames) return true;
+        }
+        return false;
+      },
+      what,
+      timeoutMs,
+    );
+  }
+
+  /** Waits for a data message on `topic` whose `type` is `type`. */
+  async data(topic: string, type: string, from = 0, timeoutMs = 15000): Promise<Record<string, unknown>> {
+    const h = await this.lines.next((x) => x.event === 'data' && x.topic === topic && x.message?.type === type, `data message ${type}`, timeoutMs, from);
+    return h.message!;
+  }
+}

@@ -1,0 +1,57 @@
+import { randomBytes } from 'node:crypto';
+import mqtt, { type MqttClient } from 'mqtt';
+import { stackInfo } from './stack';
+import { Observations } from './waiter';
+
+export interface Message {
+  topic: string;
+  text: string;
+  json: Record<string, unknown> | undefined;
+  retain: boolean;
+}
+
+/** A phone app stand-in: publishes commands and records everything under the base topic. */
+export class AppClient {
+  readonly messages = new Observations<Message>();
+
+  private constructor(private readonly client: MqttClient, readonly base: string) {
+    client.on('message', (topic, payload, packet) => {
+      const text = payload.toString();
+      let json: Record<string, unknown> | undefined;
+      try {
+        json = JSON.parse(text) as Record<string, unknown>;
+      } catch {
+        json = undefined;
+      }
+      this.messages.push({ topic, text, json, retain: packet.retain });
+    });
+  }
+
+  static async connect(base: string): Promise<AppClient> {
+    const client = await mqtt.connectAsync(stackInfo().mqttUrl, { clientId: `app-${randomBytes(4).toString('hex')}`, protocolVersion: 5 });
+    await client.subscribeAsync(`${base}/#`, { qos: 1 });
+    return new AppClient(client, base);
+  }
+
+  /** Publishes a command and resolves with its reply (matched by request_id). */
+  async command(device: string, body: Record<string, unknown>, timeoutMs = 20000): Promise<Record<string, unknown>> {
+    const requestId = randomBytes(6).toString('hex');
+    const from = this.messages.items.length;
+    await this.publish(`${this.base}/${device}/command`, JSON.stringify({ ...body, request_id: requestId }));
+    const reply = await this.messages.next((m) => m.topic.endsWith('/reply') && m.json?.request_id === requestId, `reply to ${String(body.type)}`, timeoutMs, from);
+    return reply.json!;
+  }
+
+  async publish(topic: string, payload: string): Promise<void> {
+    await this.client.publishAsync(topic, payload, { qos: 1 });
+  }
+
+  /** Waits for a status of `device` satisfying `pred`, looking at messages from index `from`. */
+  status(device: string, pred: (s: Record<string, unknown>) => boolean, what: string, from = 0, timeoutMs = 15000): Promise<Message> {
+    return this.messages.next((m) => m.topic === `${this.base}/${device}/status` && !!m.json && pred(m.json), what, timeoutMs, from);
+  }
+
+  async close(): Promise<void> {
+    await this.client.endAsync();
+  }
+}
