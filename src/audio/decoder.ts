@@ -1,5 +1,5 @@
 import ffmpeg from 'fluent-ffmpeg';
-import { PassThrough, type Readable } from 'node:stream';
+import { type Readable, Transform } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { bytesPerMs, type PcmFormat } from './pcm-format';
 
@@ -26,10 +26,19 @@ export class SongDecoder {
   private ended = false;
   private killedReason: string | undefined;
   private stallTimer: NodeJS.Timeout | undefined;
+  private lastData = Date.now();
 
   constructor(readonly url: string, private readonly opts: DecoderOptions) {
     const highWaterMark = Math.max(64 * 1024, Math.round(bytesPerMs(opts.format) * opts.readAheadMs));
-    const out = new PassThrough({ highWaterMark });
+    // A Transform rather than a 'data' listener notes progress: a listener would switch the stream
+    // to flowing mode and drain a prefetched song before the player reads it.
+    const out = new Transform({
+      readableHighWaterMark: highWaterMark,
+      transform: (chunk: Buffer, _enc, done) => {
+        this.lastData = Date.now();
+        done(null, chunk);
+      },
+    });
     this.output = out;
     const input = toFfmpegInput(url);
     this.command = ffmpeg(input)
@@ -75,16 +84,14 @@ export class SongDecoder {
     if (this.stallTimer) clearInterval(this.stallTimer);
   }
 
-  private watchForStall(out: PassThrough): void {
-    let lastData = Date.now();
-    out.on('data', () => (lastData = Date.now()));
+  private watchForStall(out: Transform): void {
     // Only a starved consumer with a silent source is a stall; a full buffer is ordinary back-pressure.
     this.stallTimer = setInterval(() => {
       if (out.readableLength > 0) {
-        lastData = Date.now();
+        this.lastData = Date.now();
         return;
       }
-      if (Date.now() - lastData > this.opts.stallMs) this.kill(`source stalled: no audio for ${this.opts.stallMs} ms`);
+      if (Date.now() - this.lastData > this.opts.stallMs) this.kill(`source stalled: no audio for ${this.opts.stallMs} ms`);
     }, Math.min(1000, this.opts.stallMs));
     this.stallTimer.unref();
   }

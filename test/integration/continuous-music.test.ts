@@ -72,6 +72,8 @@ describe('continuous music, end to end (real Mosquitto, LiveKit server and liste
       from = listener.mark;
     }
     await app.command('aa:bb:cc:dd:ee:02', { type: 'stop_continuous_music', session_id: room });
+    // Every song played whole: a prefetched decoder must not lose its audio before it plays.
+    expect(daemon.lines.items.filter((l) => l.device === 'aa:bb:cc:dd:ee:02' && l.message.startsWith('song failed'))).toEqual([]);
   }, 60000);
 
   test('two devices play different music in their own rooms at once', async () => {
