@@ -38,9 +38,9 @@ export async function generateToneCatalog(dir: string, songs: ToneSpec[], ffmpeg
     const rate = s.format === 'opus' ? '48000' : '44100';
     await run(ffmpegPath, [
       '-y', '-hide_banner', '-loglevel', 'error',
-      '-f', 'lavfi', '-i', `sine=frequency=${s.hz}:sample_rate=${rate}:duration=${s.seconds}`,
-      // Half amplitude leaves headroom, as mastered music does.
-      '-af', 'volume=0.5', '-ac', '2', '-ar', rate, ...CODEC[s.format], join(dir, file),
+      // Half of full scale: loud like mastered music, with headroom for the codecs.
+      '-f', 'lavfi', '-i', `aevalsrc=0.5*sin(2*PI*${s.hz}*t):s=${rate}:d=${s.seconds}`,
+      '-ac', '2', '-ar', rate, ...CODEC[s.format], join(dir, file),
     ]);
     entries.push({ title: s.title, aliases: s.aliases ?? [], language: s.language, genres: s.genres, file, duration_ms: s.seconds * 1000 });
   }
