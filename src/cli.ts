@@ -1,12 +1,21 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { runDaemon } from './ops/daemon';
+import { runDev } from './ops/dev-command';
 import { runListen } from './ops/listen-command';
+import { runSend } from './ops/send-command';
 
 const USAGE = `usage:
   music-bridge [start] [--config FILE]      run the daemon (settings: file < environment < defaults)
+  music-bridge dev                          set up and start Mosquitto, LiveKit, a sample catalog and
+                                             the daemon on this machine (Ctrl-C stops all)
   music-bridge listen --room ROOM [--url URL] [--json] [--seconds N]
-                                             join a room and report what the bot plays`;
+                                             join a room and report what the bot plays
+  music-bridge send DEVICE ACTION [ARG] [--language L] [--genre G] [--session S] [--timeout SEC]
+                                             ACTION: start, stop, skip, previous, pause, resume,
+                                             volume N, play TITLE, status; prints the reply
+
+Every command takes --config FILE; environment variables (MQTT_URL, LIVEKIT_URL, ...) override it.`;
 
 async function main(argv: string[]): Promise<number> {
   const command = argv[0] && !argv[0].startsWith('-') ? argv[0] : 'start';
@@ -29,7 +38,35 @@ async function main(argv: string[]): Promise<number> {
         strict: true,
       });
       if (!values.room) throw new UsageError('listen needs --room');
-      return runListen({ room: values.room, url: values.url, json: values.json ?? false, seconds: values.seconds ? Number(values.seconds) : undefined, configFile: values.config });
+      return runListen({ room: values.room, url: values.url, json: values.json ?? false, seconds: values.seconds ? Number(values.seconds) : undefined, configFile: values.config ?? process.env.MUSIC_BRIDGE_CONFIG });
+    }
+    case 'dev':
+      return runDev();
+    case 'send': {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        allowPositionals: true,
+        options: {
+          language: { type: 'string' },
+          genre: { type: 'string' },
+          session: { type: 'string' },
+          timeout: { type: 'string', default: '20' },
+          config: { type: 'string', short: 'c' },
+        },
+        strict: true,
+      });
+      const [device, action, ...arg] = positionals;
+      if (!device || !action) throw new UsageError('send needs DEVICE and ACTION');
+      return runSend({
+        device,
+        action,
+        arg: arg.length ? arg.join(' ') : undefined,
+        language: values.language,
+        genre: values.genre,
+        sessionId: values.session,
+        timeoutMs: Number(values.timeout) * 1000,
+        configFile: values.config ?? process.env.MUSIC_BRIDGE_CONFIG,
+      });
     }
     case 'help':
     case '--help':

@@ -1,0 +1,90 @@
+import { randomBytes } from 'node:crypto';
+import mqtt from 'mqtt';
+import { loadConfig } from '../config/load';
+import { normaliseDeviceId } from '../mqtt/device-id';
+import { Topics } from '../mqtt/topics';
+
+export interface SendOptions {
+  device: string;
+  action: string;
+  arg?: string;
+  language?: string;
+  genre?: string;
+  sessionId?: string;
+  timeoutMs: number;
+  configFile?: string;
+}
+
+/** Short CLI actions → the JSON command the app would publish. */
+export function buildCommand(o: Pick<SendOptions, 'action' | 'arg' | 'language' | 'genre' | 'sessionId'>): Record<string, unknown> {
+  const session = o.sessionId ? { session_id: o.sessionId } : {};
+  switch (o.action) {
+    case 'start':
+      return { type: 'start_continuous_music', ...(o.language ? { language: o.language } : {}), ...(o.genre ? { genre: o.genre } : {}), ...session };
+    case 'stop':
+      return { type: 'stop_continuous_music', ...session };
+    case 'skip':
+      return { type: 'skip_music', ...session };
+    case 'previous':
+      return { type: 'previous_music', ...session };
+    case 'pause':
+      return { type: 'pause_music', ...session };
+    case 'resume':
+      return { type: 'resume_music', ...session };
+    case 'status':
+      return { type: 'get_status', ...session };
+    case 'volume':
+      if (!o.arg || !/^\d+$/.test(o.arg)) throw new Error('volume needs a number from 0 to 100');
+      return { type: 'set_volume', volume: Number(o.arg), ...session };
+    case 'play':
+      if (!o.arg) throw new Error('play needs a song title');
+      return { type: 'play_song', query: o.arg, ...(o.language ? { language: o.language } : {}), ...session };
+    default:
+      throw new Error(`unknown action "${o.action}" (start, stop, skip, previous, pause, resume, volume N, play TITLE, status)`);
+  }
+}
+
+/**
+ * Publishes one command as the app would and prints the daemon's reply. Exit code 0 for an ok
+ * reply, 1 for an error reply or no reply in time.
+ */
+export async function runSend(o: SendOptions): Promise<number> {
+  const { config } = loadConfig({ file: o.configFile });
+  const id = normaliseDeviceId(o.device);
+  if (!id.ok) throw new Error(id.reason);
+  const command = { ...buildCommand(o), request_id: randomBytes(6).toString('hex') };
+  const topics = new Topics(config.mqtt.baseTopic);
+  const client = await mqtt.connectAsync(config.mqtt.url, {
+    clientId: `music-bridge-cli-${randomBytes(4).toString('hex')}`,
+    username: config.mqtt.username || undefined,
+    password: config.mqtt.password || undefined,
+    connectTimeout: o.timeoutMs,
+    reconnectPeriod: 0,
+  });
+  try {
+    const reply = new Promise<Record<string, unknown> | undefined>((resolve) => {
+      const timer = setTimeout(() => resolve(undefined), o.timeoutMs);
+      client.on('message', (_topic, payload) => {
+        try {
+          const body = JSON.parse(payload.toString()) as Record<string, unknown>;
+          if (body.request_id !== command.request_id) return;
+          clearTimeout(timer);
+          resolve(body);
+        } catch {
+          /* not ours */
+        }
+      });
+    });
+    await client.subscribeAsync(topics.reply(id.id), { qos: 1 });
+    await client.publishAsync(topics.command(id.id), JSON.stringify(command), { qos: 1 });
+    const body = await reply;
+    if (!body) {
+      process.stderr.write(`no reply within ${o.timeoutMs} ms: is the daemon running and using base topic "${config.mqtt.baseTopic}"?\n`);
+      return 1;
+    }
+    process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
+    return body.ok === true ? 0 : 1;
+  } finally {
+    await client.endAsync();
+  }
+}
