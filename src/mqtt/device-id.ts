@@ -8,18 +8,16 @@ const SAFE = /^[A-Za-z0-9._:-]+$/;
 const RESERVED = new Set(['bridge']);
 
 /**
- * Canonical device id. MAC addresses arrive as aa:bb:.., aa_bb_.., aa-bb-.. or bare hex and all
- * become lower-case colon form, so one device has one session, one status topic and one room.
- * Anything else must be a plain token: no MQTT wildcards, slashes or control characters that could
- * escape the topic tree or a room name.
+ * Canonical device id. MAC addresses arrive as aa:bb:.., AA-BB-.., aa_bb_.. or bare hex and all
+ * become lower-case bare hex (`aabbccddeeff`), so one device has one session, one status topic and
+ * one room. Bare hex also works as an MQTT user name, so a broker ACL can tie a user to its topics
+ * (`pattern write <base>/%u/command`). Anything else must be a plain token: no MQTT wildcards,
+ * slashes or control characters that could escape the topic tree or a room name.
  */
 export function normaliseDeviceId(raw: string): DeviceIdResult {
   if (raw.length === 0) return { ok: false, reason: 'device id is empty' };
   if (raw.length > 64) return { ok: false, reason: 'device id is longer than 64 characters' };
-  if (MAC_HEX.test(raw) || MAC_SEPARATED.test(raw)) {
-    const hex = raw.replace(/[:_-]/g, '').toLowerCase();
-    return { ok: true, id: hex.match(/../g)!.join(':') };
-  }
+  if (MAC_HEX.test(raw) || MAC_SEPARATED.test(raw)) return { ok: true, id: raw.replace(/[:_-]/g, '').toLowerCase() };
   if (!SAFE.test(raw)) return { ok: false, reason: 'device id may only contain letters, digits, ".", "_", ":" and "-"' };
   if (RESERVED.has(raw.toLowerCase())) return { ok: false, reason: `device id "${raw}" is reserved` };
   return { ok: true, id: raw };

@@ -39,7 +39,7 @@ describe('music-bridge send (real broker, daemon and listener)', () => {
     try {
       const start = await cli(daemon.baseTopic, 'send', 'AA-BB-CC-DD-EE-21', 'start', '--language', 'English', '--genre', 'rock', '--session', 'cli-room');
       expect(start.code).toBe(0);
-      expect(JSON.parse(start.stdout)).toMatchObject({ ok: true, command: 'start_continuous_music', device: 'aa:bb:cc:dd:ee:21' });
+      expect(JSON.parse(start.stdout)).toMatchObject({ ok: true, command: 'start_continuous_music', device: 'aabbccddee21' });
       await listener.hearTone([hzOf('Rock One')], 'rock started from the CLI');
 
       const stop = await cli(daemon.baseTopic, 'send', 'aa:bb:cc:dd:ee:21', 'stop');

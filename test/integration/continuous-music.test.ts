@@ -33,7 +33,7 @@ describe('continuous music, end to end (real Mosquitto, LiveKit server and liste
     const listener = await listen(room);
 
     const started = await app.command('aa:bb:cc:dd:ee:01', { type: 'start_continuous_music', language: 'English', genre: 'pop', session_id: room });
-    expect(started).toMatchObject({ ok: true, command: 'start_continuous_music', session_id: room, device: 'aa:bb:cc:dd:ee:01' });
+    expect(started).toMatchObject({ ok: true, command: 'start_continuous_music', session_id: room, device: 'aabbccddee01' });
     expect((started.state as { state: string }).state).toBe('playing');
 
     const first = await listener.hearTone(POP, 'a pop song');
@@ -73,7 +73,7 @@ describe('continuous music, end to end (real Mosquitto, LiveKit server and liste
     }
     await app.command('aa:bb:cc:dd:ee:02', { type: 'stop_continuous_music', session_id: room });
     // Every song played whole: a prefetched decoder must not lose its audio before it plays.
-    expect(daemon.lines.items.filter((l) => l.device === 'aa:bb:cc:dd:ee:02' && l.message.startsWith('song failed'))).toEqual([]);
+    expect(daemon.lines.items.filter((l) => l.device === 'aabbccddee02' && l.message.startsWith('song failed'))).toEqual([]);
   }, 60000);
 
   test('two devices play different music in their own rooms at once', async () => {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
+import { normaliseDeviceId } from '../../src/mqtt/device-id';
 import { stackInfo } from './stack';
 import { Observations } from './waiter';
 
@@ -48,10 +49,18 @@ export class AppClient {
 
   /** Waits for a status of `device` satisfying `pred`, looking at messages from index `from`. */
   status(device: string, pred: (s: Record<string, unknown>) => boolean, what: string, from = 0, timeoutMs = 15000): Promise<Message> {
-    return this.messages.next((m) => m.topic === `${this.base}/${device}/status` && !!m.json && pred(m.json), what, timeoutMs, from);
+    const topic = `${this.base}/${canonical(device)}/status`;
+    return this.messages.next((m) => m.topic === topic && !!m.json && pred(m.json), what, timeoutMs, from);
   }
 
   async close(): Promise<void> {
     await this.client.endAsync();
   }
+}
+
+/** The device id as the daemon writes it in topics and replies. */
+export function canonical(device: string): string {
+  const id = normaliseDeviceId(device);
+  if (!id.ok) throw new Error(id.reason);
+  return id.id;
 }
