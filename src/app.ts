@@ -7,12 +7,14 @@ import { CatalogStore, createSource } from './catalog/source';
 import type { AppConfig } from './config/schema';
 import { BotConnection } from './livekit/bot-connection';
 import { MusicTrack } from './livekit/music-track';
+import { LiveKitRoomFinder } from './livekit/room-finder';
 import { ControlPlane } from './mqtt/control-plane';
 import { errorFields, type Logger } from './ops/logger';
 import { VERSION } from './ops/version';
 import { seededRandom } from './player/random';
 import { SessionRegistry } from './session/registry';
 import type { RoomJoiner, RoomLink } from './session/room-link';
+import { RoomResolver } from './session/room-resolver';
 import { RoomSession } from './session/room-session';
 
 export interface App {
@@ -64,7 +66,17 @@ export function createApp(config: AppConfig, redacted: Record<string, unknown>, 
   };
 
   const registry = new SessionRegistry({
-    rooms: { strategy: config.livekit.roomStrategy, template: config.livekit.roomTemplate },
+    rooms: new RoomResolver({
+      strategy: config.livekit.roomStrategy,
+      template: config.livekit.roomTemplate,
+      finder: new LiveKitRoomFinder({
+        url: config.livekit.url,
+        apiKey: config.livekit.apiKey,
+        apiSecret: config.livekit.apiSecret,
+        identityTemplate: config.livekit.deviceIdentityTemplate,
+        botIdentity: config.livekit.botIdentity,
+      }),
+    }),
     maxSessions: config.sessions.max,
     log,
     createSession: (device, room) =>

@@ -9,7 +9,7 @@ const USAGE = `usage:
   music-bridge [start] [--config FILE]      run the daemon (settings: file < environment < defaults)
   music-bridge dev                          set up and start Mosquitto, LiveKit, a sample catalog and
                                              the daemon on this machine (Ctrl-C stops all)
-  music-bridge listen --room ROOM [--url URL] [--json] [--seconds N]
+  music-bridge listen --room ROOM [--url URL] [--identity ID] [--json] [--seconds N]
                                              join a room and report what the bot plays
   music-bridge send DEVICE ACTION [ARG] [--language L] [--genre G] [--session S] [--timeout SEC]
                                              ACTION: start, stop, skip, previous, pause, resume,
@@ -33,12 +33,13 @@ async function main(argv: string[]): Promise<number> {
           url: { type: 'string' },
           json: { type: 'boolean', default: false },
           seconds: { type: 'string' },
+          identity: { type: 'string' },
           config: { type: 'string', short: 'c' },
         },
         strict: true,
       });
       if (!values.room) throw new UsageError('listen needs --room');
-      return runListen({ room: values.room, url: values.url, json: values.json ?? false, seconds: values.seconds ? Number(values.seconds) : undefined, configFile: values.config ?? process.env.MUSIC_BRIDGE_CONFIG });
+      return runListen({ room: values.room, url: values.url, identity: values.identity, json: values.json ?? false, seconds: values.seconds ? Number(values.seconds) : undefined, configFile: values.config ?? process.env.MUSIC_BRIDGE_CONFIG });
     }
     case 'dev':
       return runDev();

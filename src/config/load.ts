@@ -35,10 +35,18 @@ function envOverrides(env: NodeJS.ProcessEnv): Record<string, unknown> {
     for (const [key, spec] of Object.entries(keys as Record<string, { env?: string; default: unknown }>)) {
       const raw = spec.env ? env[spec.env] : undefined;
       if (raw === undefined) continue;
-      (out[section] ??= {})[key] = typeof spec.default === 'number' ? coerceNumber(raw) : raw;
+      (out[section] ??= {})[key] = coerce(raw, spec.default);
     }
   }
   return out;
+}
+
+/** Env values are text; give them the type of the key's default so validation sees the real value. */
+function coerce(raw: string, example: unknown): unknown {
+  if (typeof example === 'number') return coerceNumber(raw);
+  if (typeof example === 'boolean') return raw === 'true' || raw === '1' ? true : raw === 'false' || raw === '0' ? false : raw;
+  if (Array.isArray(example)) return raw.split(',').map((v) => v.trim()).filter(Boolean);
+  return raw;
 }
 
 function coerceNumber(raw: string): number | string {

@@ -30,6 +30,10 @@ function topicSegment(val: unknown): void {
   }
 }
 
+function deviceList(val: unknown): void {
+  if (!Array.isArray(val) || !val.every((v) => typeof v === 'string' && v.length > 0)) throw new Error('must be a list of device ids');
+}
+
 function botIdentity(val: unknown): void {
   nonEmptyString(val);
   // LiveKit treats identities containing "agent" specially in some tooling; keep the bot distinct.
@@ -43,6 +47,12 @@ export const schema = {
     password: { doc: 'Broker password.', format: String, default: '', env: 'MQTT_PASSWORD', sensitive: true },
     clientId: { doc: 'MQTT client id; stable so the broker keeps the persistent session across restarts.', format: nonEmptyString, default: 'music-bridge', env: 'MQTT_CLIENT_ID' },
     baseTopic: { doc: 'Base topic: commands arrive on <base>/<device>/command.', format: topicSegment, default: 'music-bridge', env: 'MQTT_BASE_TOPIC' },
+    caFile: { doc: 'CA certificate (PEM) that signed the broker\'s certificate, for mqtts:// or wss://.', format: String, default: '', env: 'MQTT_CA_FILE' },
+    certFile: { doc: 'Client certificate (PEM) when the broker requires one.', format: String, default: '', env: 'MQTT_CERT_FILE' },
+    keyFile: { doc: 'Private key (PEM) of the client certificate.', format: String, default: '', env: 'MQTT_KEY_FILE', sensitive: true },
+    rejectUnauthorized: { doc: 'Refuse a broker whose certificate does not verify.', format: Boolean, default: true, env: 'MQTT_REJECT_UNAUTHORIZED' },
+    maxPayloadBytes: { doc: 'Commands larger than this are refused (payload_too_large).', format: intInRange(64, 1048576), default: 4096, env: 'MQTT_MAX_PAYLOAD_BYTES' },
+    allowedDevices: { doc: 'When not empty, only these device ids may send commands (others get device_not_allowed). Env: comma-separated.', format: deviceList, default: [] as string[], env: 'MQTT_ALLOWED_DEVICES' },
   },
   livekit: {
     url: { doc: 'LiveKit server URL (ws:// or wss://).', format: urlWithScheme(['ws', 'wss', 'http', 'https']), default: 'ws://127.0.0.1:7880', env: 'LIVEKIT_URL' },
@@ -50,8 +60,9 @@ export const schema = {
     apiSecret: { doc: 'LiveKit API secret.', format: nonEmptyString, default: 'music-bridge-dev-secret-0123456789abcdef', env: 'LIVEKIT_API_SECRET', sensitive: true },
     botIdentity: { doc: 'Participant identity of the bot in every room (must not contain "agent").', format: botIdentity, default: 'music-bridge', env: 'LIVEKIT_BOT_IDENTITY' },
     botName: { doc: 'Display name of the bot participant.', format: String, default: 'Music', env: 'LIVEKIT_BOT_NAME' },
-    roomStrategy: { doc: 'How a device maps to a room: "session_id" (the command\'s session_id is the room name, else the template) or "template".', format: ['session_id', 'template'], default: 'session_id', env: 'LIVEKIT_ROOM_STRATEGY' },
+    roomStrategy: { doc: 'How a device maps to a room: "session_id" (the command\'s session_id is the room name, else the template), "template", or "discover" (the room where a participant with the device\'s identity is).', format: ['session_id', 'template', 'discover'], default: 'session_id', env: 'LIVEKIT_ROOM_STRATEGY' },
     roomTemplate: { doc: 'Room name template; {device} is replaced by the canonical device id.', format: nonEmptyString, default: '{device}', env: 'LIVEKIT_ROOM_TEMPLATE' },
+    deviceIdentityTemplate: { doc: 'Identity a device joins its room with, for the discover strategy; {device} is the canonical device id (other spellings of the same MAC also match).', format: nonEmptyString, default: '{device}', env: 'LIVEKIT_DEVICE_IDENTITY_TEMPLATE' },
     audioBitrate: { doc: 'Opus bitrate of the published track, bits/s (music needs more than speech).', format: intInRange(16000, 510000), default: 96000, env: 'LIVEKIT_AUDIO_BITRATE' },
     connectTimeoutMs: { doc: 'Give up joining a room after this long.', format: intInRange(1000, 120000), default: 15000, env: 'LIVEKIT_CONNECT_TIMEOUT_MS' },
   },
@@ -83,15 +94,28 @@ export type ConfigSchema = typeof schema;
 
 /** The validated configuration the daemon runs with. */
 export interface AppConfig {
-  mqtt: { url: string; username: string; password: string; clientId: string; baseTopic: string };
+  mqtt: {
+    url: string;
+    username: string;
+    password: string;
+    clientId: string;
+    baseTopic: string;
+    caFile: string;
+    certFile: string;
+    keyFile: string;
+    rejectUnauthorized: boolean;
+    maxPayloadBytes: number;
+    allowedDevices: string[];
+  };
   livekit: {
     url: string;
     apiKey: string;
     apiSecret: string;
     botIdentity: string;
     botName: string;
-    roomStrategy: 'session_id' | 'template';
+    roomStrategy: 'session_id' | 'template' | 'discover';
     roomTemplate: string;
+    deviceIdentityTemplate: string;
     audioBitrate: number;
     connectTimeoutMs: number;
   };

@@ -19,9 +19,12 @@ export interface CommandEnvelope {
   requestId?: string;
 }
 
+/** Stable codes for refused payloads: apps branch on these, never on the message text. */
+export type ParseErrorCode = 'invalid_json' | 'not_an_object' | 'missing_type' | 'unknown_command' | 'invalid_field';
+
 export type ParseResult =
   | { ok: true; envelope: CommandEnvelope }
-  | { ok: false; error: string; sessionId?: string; requestId?: string; type?: string };
+  | { ok: false; code: ParseErrorCode; error: string; sessionId?: string; requestId?: string; type?: string };
 
 const MAX_TEXT = 200;
 
@@ -30,15 +33,26 @@ export function parseCommand(payload: Buffer | string): ParseResult {
   try {
     body = JSON.parse(payload.toString());
   } catch {
-    return { ok: false, error: 'payload is not valid JSON' };
+    return { ok: false, code: 'invalid_json', error: 'payload is not valid JSON' };
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    return { ok: false, error: 'payload must be a JSON object' };
+    return { ok: false, code: 'not_an_object', error: 'payload must be a JSON object' };
   }
   const msg = body as Record<string, unknown>;
   const ids = { sessionId: optionalText(msg.session_id), requestId: optionalText(msg.request_id) };
-  const fail = (error: string): ParseResult => ({ ok: false, error, ...ids, type: typeof msg.type === 'string' ? msg.type : undefined });
-  if (typeof msg.type !== 'string') return fail('missing "type"');
+  const fail = (error: string, code: ParseErrorCode = 'invalid_field'): ParseResult => ({
+    ok: false,
+    code,
+    error,
+    ...ids,
+    type: typeof msg.type === 'string' ? msg.type : undefined,
+  });
+  if (typeof msg.type !== 'string' || msg.type === '') return fail('missing "type"', 'missing_type');
+  for (const key of ['session_id', 'request_id'] as const) {
+    const v = msg[key];
+    if (v !== undefined && v !== null && (typeof v !== 'string' && typeof v !== 'number')) return fail(`"${key}" must be a string`);
+    if (typeof v === 'string' && (v.length > MAX_TEXT || /[\u0000-\u001f\u007f]/.test(v))) return fail(`"${key}" must be at most ${MAX_TEXT} printable characters`);
+  }
 
   const text = (key: string): string | undefined | Error => {
     const v = msg[key];
@@ -82,13 +96,13 @@ export function parseCommand(payload: Buffer | string): ParseResult {
       break;
     }
     default:
-      return fail(`unknown command type "${msg.type}"`);
+      return fail(`unknown command type "${msg.type.slice(0, MAX_TEXT)}"`, 'unknown_command');
   }
   return { ok: true, envelope: { command, ...ids } };
 }
 
 function optionalText(v: unknown): string | undefined {
-  if (typeof v === 'string' && v.length > 0 && v.length <= MAX_TEXT) return v;
+  if (typeof v === 'string' && v.length > 0 && v.length <= MAX_TEXT && !/[\u0000-\u001f\u007f]/.test(v)) return v;
   if (typeof v === 'number') return String(v);
   return undefined;
 }

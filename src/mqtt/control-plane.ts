@@ -1,4 +1,5 @@
-import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt';
+import { readFileSync } from 'node:fs';
+import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import { errorFields, type Logger } from '../ops/logger';
 import type { CommandResult, SessionRegistry } from '../session/registry';
 import type { DeviceStatus } from '../session/status';
@@ -12,13 +13,25 @@ export interface ControlPlaneOptions {
   password: string;
   clientId: string;
   baseTopic: string;
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+  rejectUnauthorized: boolean;
+  maxPayloadBytes: number;
+  /** Canonical ids allowed to send commands; empty = any device. */
+  allowedDevices: string[];
   /** Retained bridge info: version and config summary (no secrets). */
   info: () => Record<string, unknown>;
 }
 
+/** Codes for commands refused before they reach a session. */
+export type RefusalCode = 'payload_too_large' | 'invalid_device_id' | 'device_not_allowed';
+
 /** Reply payload: one per command, on the reply topic or the MQTT 5 response topic. */
 export interface Reply {
   ok: boolean;
+  /** Stable error code when `ok` is false (see docs/mqtt-api.md), else null. */
+  error: string | null;
   command: string | null;
   message: string;
   device: string | null;
@@ -34,12 +47,15 @@ export interface Reply {
 export class ControlPlane {
   readonly topics: Topics;
   private client: MqttClient | undefined;
+  private readonly allowed: Set<string> | undefined;
 
   constructor(private readonly opts: ControlPlaneOptions, private readonly registry: SessionRegistry, private readonly log: Logger) {
     this.topics = new Topics(opts.baseTopic);
+    this.allowed = opts.allowedDevices.length ? new Set(opts.allowedDevices.map(canonicalOrThrow)) : undefined;
     registry.on('status', (s) => {
       this.publishStatus(s);
       this.publishInfo();
+      this.publishBridgeStatus();
     });
   }
 
@@ -47,6 +63,7 @@ export class ControlPlane {
   start(): Promise<void> {
     const { topics, opts } = this;
     const client = mqtt.connect(opts.url, {
+      ...tlsOptions(opts),
       clientId: opts.clientId,
       username: opts.username || undefined,
       password: opts.password || undefined,
@@ -96,6 +113,7 @@ export class ControlPlane {
     });
     this.publish(this.topics.availability, 'online', true);
     this.publishInfo();
+    this.publishBridgeStatus();
     // After a broker restart without persistence the retained statuses are gone; put them back.
     for (const s of this.registry.statuses()) this.publishStatus(s);
   }
@@ -105,46 +123,55 @@ export class ControlPlane {
     if (raw === undefined) return;
     const responseTopic = packet.properties?.responseTopic;
     const correlationData = packet.properties?.correlationData;
-    const replyTo = (device: string | undefined, reply: Reply) => {
+    const reply = (device: string | undefined, r: Omit<Reply, 'device'>) => {
       const target = responseTopic ?? (device ? this.topics.reply(device) : this.topics.errors);
-      this.publish(target, JSON.stringify(reply), false, correlationData);
+      this.publish(target, JSON.stringify({ ...r, device: device ?? null }), false, correlationData);
+    };
+    const refuse = (device: string | undefined, error: string, message: string, ids: { session_id?: string | null; request_id?: string | null; command?: string | null } = {}) => {
+      this.log.warn('command refused', { device: device ?? raw.slice(0, 80), error, reason: message });
+      reply(device, {
+        ok: false,
+        error,
+        command: ids.command ?? null,
+        message,
+        session_id: ids.session_id ?? null,
+        request_id: ids.request_id ?? null,
+        state: device ? this.registry.status(device) : null,
+      });
     };
 
     const id = normaliseDeviceId(raw);
-    if (!id.ok) {
-      this.log.warn('command refused: bad device id', { topic, reason: id.reason });
-      replyTo(undefined, { ok: false, command: null, message: id.reason, device: null, session_id: null, request_id: null, state: null });
-      return;
-    }
+    if (!id.ok) return refuse(undefined, 'invalid_device_id', id.reason);
     const device = id.id;
+    if (this.allowed && !this.allowed.has(device)) {
+      this.log.warn('command refused', { device, error: 'device_not_allowed' });
+      // Answered on the device's own reply topic, without any state: it has none here.
+      const ids = payload.length <= this.opts.maxPayloadBytes ? echoIds(parseCommand(payload)) : {};
+      return reply(device, { ok: false, error: 'device_not_allowed', command: null, message: `device ${device} is not allowed`, session_id: ids.session_id ?? null, request_id: ids.request_id ?? null, state: null });
+    }
+    if (payload.length > this.opts.maxPayloadBytes) {
+      return refuse(device, 'payload_too_large', `payload is ${payload.length} bytes; the limit is ${this.opts.maxPayloadBytes}`);
+    }
     const parsed = parseCommand(payload);
     if (!parsed.ok) {
-      this.log.warn('command refused', { device, error: parsed.error });
-      replyTo(device, {
-        ok: false,
-        command: parsed.type ?? null,
-        message: parsed.error,
-        device,
-        session_id: parsed.sessionId ?? null,
-        request_id: parsed.requestId ?? null,
-        state: this.registry.status(device),
-      });
-      return;
+      return refuse(device, parsed.code, parsed.error, { command: parsed.type?.slice(0, 64), session_id: parsed.sessionId, request_id: parsed.requestId });
     }
     const { envelope } = parsed;
+    const started = process.hrtime.bigint();
     this.log.info('command received', { device, command: envelope.command.type, session_id: envelope.sessionId });
     let result: CommandResult;
     try {
       result = await this.registry.execute(device, envelope);
     } catch (err) {
       this.log.error('command failed', { device, command: envelope.command.type, ...errorFields(err) });
-      result = { ok: false, message: `internal error: ${errorFields(err).error}`, status: this.registry.status(device) };
+      result = { ok: false, code: 'internal_error', message: `internal error: ${errorFields(err).error}`, status: this.registry.status(device) };
     }
-    replyTo(device, {
+    this.log.debug('command handled', { device, command: envelope.command.type, ok: result.ok, ms: Number(process.hrtime.bigint() - started) / 1e6 });
+    reply(device, {
       ok: result.ok,
+      error: result.ok ? null : (result.code ?? 'internal_error'),
       command: envelope.command.type,
       message: result.message,
-      device,
       session_id: envelope.sessionId ?? null,
       request_id: envelope.requestId ?? null,
       state: result.status,
@@ -159,6 +186,12 @@ export class ControlPlane {
     this.publish(this.topics.info, JSON.stringify({ ...this.opts.info(), sessions: this.registry.size }), true);
   }
 
+  /** The bridge-wide view: every active session, retained, so a dashboard sees the fleet at once. */
+  private publishBridgeStatus(): void {
+    const sessions = this.registry.statuses().filter((s) => s.room !== null && s.state !== 'idle');
+    this.publish(this.topics.bridgeStatus, JSON.stringify({ sessions, count: sessions.length, updated_at: new Date().toISOString() }), true);
+  }
+
   private publish(topic: string, payload: string, retain: boolean, correlationData?: Buffer): void {
     const client = this.client;
     if (!client) return;
@@ -167,4 +200,21 @@ export class ControlPlane {
       if (err) this.log.warn('publish failed', { topic, ...errorFields(err) });
     });
   }
+}
+
+/** The caller's correlation fields, from a command that parsed or one that was refused. */
+function echoIds(p: ReturnType<typeof parseCommand>): { session_id?: string; request_id?: string } {
+  return p.ok ? { session_id: p.envelope.sessionId, request_id: p.envelope.requestId } : { session_id: p.sessionId, request_id: p.requestId };
+}
+
+function canonicalOrThrow(device: string): string {
+  const id = normaliseDeviceId(device);
+  if (!id.ok) throw new Error(`mqtt.allowedDevices: ${device}: ${id.reason}`);
+  return id.id;
+}
+
+/** TLS material for mqtts:// / wss:// brokers, read once at start-up. */
+function tlsOptions(o: ControlPlaneOptions): Partial<IClientOptions> {
+  const read = (file: string) => (file ? readFileSync(file) : undefined);
+  return { ca: read(o.caFile), cert: read(o.certFile), key: read(o.keyFile), rejectUnauthorized: o.rejectUnauthorized };
 }

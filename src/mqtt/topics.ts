@@ -5,6 +5,7 @@
  *   <base>/<device>/status    out, retained: the device's playback state
  *   <base>/bridge/state       out, retained: "online" / "offline" (the last will)
  *   <base>/bridge/info        out, retained: version, config summary, session count
+ *   <base>/bridge/status      out, retained: every active session
  *   <base>/bridge/errors      out: replies to commands whose device id was refused
  */
 export class Topics {
@@ -27,6 +28,9 @@ export class Topics {
   }
   get info(): string {
     return `${this.base}/bridge/info`;
+  }
+  get bridgeStatus(): string {
+    return `${this.base}/bridge/status`;
   }
   get errors(): string {
     return `${this.base}/bridge/errors`;

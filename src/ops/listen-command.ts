@@ -7,6 +7,8 @@ import { loadConfig } from '../config/load';
 export interface ListenOptions {
   room: string;
   url?: string;
+  /** Join as this identity (e.g. a device id, to be found by the discover room strategy). */
+  identity?: string;
   json: boolean;
   seconds?: number;
   configFile?: string;
@@ -22,7 +24,7 @@ const FRAME_MS = 10;
 export async function runListen(o: ListenOptions): Promise<number> {
   const { config } = loadConfig({ file: o.configFile });
   const url = o.url ?? config.livekit.url;
-  const at = new AccessToken(config.livekit.apiKey, config.livekit.apiSecret, { identity: `listener-${randomBytes(4).toString('hex')}` });
+  const at = new AccessToken(config.livekit.apiKey, config.livekit.apiSecret, { identity: o.identity ?? `listener-${randomBytes(4).toString('hex')}` });
   at.addGrant({ roomJoin: true, room: o.room, canSubscribe: true, canPublish: false, canPublishData: false });
   const started = process.hrtime.bigint();
   const now = () => Number((process.hrtime.bigint() - started) / 1000000n);

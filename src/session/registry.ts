@@ -1,7 +1,7 @@
 import { EventEmitter } from 'eventemitter3';
 import type { CommandEnvelope } from '../mqtt/commands';
 import { errorFields, type Logger } from '../ops/logger';
-import { resolveRoom, type RoomResolverOptions } from './room-resolver';
+import { RoomNotFoundError, type RoomResolver } from './room-resolver';
 import type { Outcome, RoomSession } from './room-session';
 import { idleStatus, type DeviceStatus } from './status';
 
@@ -10,7 +10,7 @@ export interface CommandResult extends Outcome {
 }
 
 export interface RegistryOptions {
-  rooms: RoomResolverOptions;
+  rooms: RoomResolver;
   maxSessions: number;
   createSession: (device: string, room: string) => RoomSession;
   log: Logger;
@@ -69,12 +69,18 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
     const result = (o: Outcome): CommandResult => ({ ...o, status: this.status(device) });
     switch (command.type) {
       case 'start_continuous_music': {
-        const room = resolveRoom(this.opts.rooms, device, sessionId);
+        let room: string;
+        try {
+          room = await this.opts.rooms.resolve(device, sessionId);
+        } catch (err) {
+          if (!(err instanceof RoomNotFoundError)) throw err;
+          return result({ ok: false, code: 'room_not_found', message: err.message });
+        }
         if (session && session.room !== room) await session.stop(`moving to room ${room}`);
         const current = this.sessions.get(device);
         if (current) return result(await current.start(command));
         if (this.sessions.size >= this.opts.maxSessions) {
-          return result({ ok: false, message: `too many sessions: the limit is ${this.opts.maxSessions}` });
+          return result({ ok: false, code: 'session_limit', message: `too many sessions: the limit is ${this.opts.maxSessions}` });
         }
         return this.startNew(device, room, command);
       }
@@ -122,11 +128,11 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
       this.lastStatus.set(device, status);
       this.emit('status', status);
       void session.stop('start failed');
-      return { ok: false, message, status };
+      return { ok: false, code: 'join_failed', message, status };
     }
   }
 }
 
 function notPlaying(): Outcome {
-  return { ok: false, message: 'No music is currently playing' };
+  return { ok: false, code: 'not_playing', message: 'No music is currently playing' };
 }

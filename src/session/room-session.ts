@@ -29,9 +29,13 @@ export interface SessionEvents {
   ended: (reason: string, error?: string) => void;
 }
 
+/** Stable codes for commands that could not be done; replies carry them as `error`. */
+export type OutcomeCode = 'not_playing' | 'no_songs' | 'no_match' | 'session_limit' | 'join_failed' | 'room_not_found' | 'internal_error';
+
 export interface Outcome {
   ok: boolean;
   message: string;
+  code?: OutcomeCode;
 }
 
 /** One device's music in one room: joins, plays, obeys commands, leaves. */
@@ -42,6 +46,7 @@ export class RoomSession extends EventEmitter<SessionEvents> {
   private query: SongQuery = {};
   private song: Song | undefined;
   private error: string | null = null;
+  private endReason: string | null = null;
   private ending = false;
 
   constructor(private readonly deps: SessionDeps) {
@@ -59,9 +64,11 @@ export class RoomSession extends EventEmitter<SessionEvents> {
       state: this.state,
       song: songInfo(this.song),
       volume: this.player?.volume ?? 100,
+      queue_length: this.player?.playlist.queueLength ?? 0,
       language: this.query.language ?? null,
       genre: this.query.genre ?? null,
       error: this.error,
+      reason: this.endReason,
       updated_at: new Date().toISOString(),
     };
   }
@@ -69,7 +76,7 @@ export class RoomSession extends EventEmitter<SessionEvents> {
   async start(query: SongQuery): Promise<Outcome> {
     if (this.player) return this.restart(query);
     const selection = this.deps.catalog().select(query);
-    if (selection.songs.length === 0) return { ok: false, message: 'the catalog has no songs' };
+    if (selection.songs.length === 0) return { ok: false, code: 'no_songs', message: 'the catalog has no songs' };
     this.query = query;
     this.setState('starting');
     const link = await this.deps.join(this.deps.room);
@@ -102,7 +109,7 @@ export class RoomSession extends EventEmitter<SessionEvents> {
       return { ok: true, message: 'Music streaming is already active' };
     }
     const selection = this.deps.catalog().select(query);
-    if (selection.songs.length === 0) return { ok: false, message: 'the catalog has no songs' };
+    if (selection.songs.length === 0) return { ok: false, code: 'no_songs', message: 'the catalog has no songs' };
     this.query = query;
     player.playlist.setPool(selection.songs);
     this.song = player.skip();
@@ -114,7 +121,7 @@ export class RoomSession extends EventEmitter<SessionEvents> {
 
   skip(): Outcome {
     const player = this.player;
-    if (!player) return { ok: false, message: 'No music is currently playing' };
+    if (!player) return { ok: false, code: 'not_playing', message: 'No music is currently playing' };
     this.song = player.skip();
     if (player.isPaused) this.resume();
     this.notify({ type: 'music_skipped', message: 'Skipped to next song' });
@@ -124,7 +131,7 @@ export class RoomSession extends EventEmitter<SessionEvents> {
 
   previous(): Outcome {
     const player = this.player;
-    if (!player) return { ok: false, message: 'No music is currently playing' };
+    if (!player) return { ok: false, code: 'not_playing', message: 'No music is currently playing' };
     this.song = player.previous();
     if (player.isPaused) this.resume();
     this.notify({ type: 'music_previous', message: 'Went back to the previous song' });
@@ -134,7 +141,7 @@ export class RoomSession extends EventEmitter<SessionEvents> {
 
   pause(): Outcome {
     const player = this.player;
-    if (!player) return { ok: false, message: 'No music is currently playing' };
+    if (!player) return { ok: false, code: 'not_playing', message: 'No music is currently playing' };
     if (player.isPaused) return { ok: true, message: 'Music is already paused' };
     player.pause();
     this.setState('paused');
@@ -144,7 +151,7 @@ export class RoomSession extends EventEmitter<SessionEvents> {
 
   resume(): Outcome {
     const player = this.player;
-    if (!player) return { ok: false, message: 'No music is currently playing' };
+    if (!player) return { ok: false, code: 'not_playing', message: 'No music is currently playing' };
     if (!player.isPaused) return { ok: true, message: 'Music is already playing' };
     player.resume();
     this.setState('playing');
@@ -154,7 +161,7 @@ export class RoomSession extends EventEmitter<SessionEvents> {
 
   setVolume(volume: number): Outcome {
     const player = this.player;
-    if (!player) return { ok: false, message: 'No music is currently playing' };
+    if (!player) return { ok: false, code: 'not_playing', message: 'No music is currently playing' };
     player.volume = volume;
     this.notify({ type: 'music_volume_changed', message: `Volume set to ${volume}`, volume });
     this.emitStatus();
@@ -163,9 +170,9 @@ export class RoomSession extends EventEmitter<SessionEvents> {
 
   playSong(query: string, language?: string): Outcome {
     const player = this.player;
-    if (!player) return { ok: false, message: 'No music is currently playing' };
+    if (!player) return { ok: false, code: 'not_playing', message: 'No music is currently playing' };
     const found = this.deps.catalog().search(query, language)[0];
-    if (!found) return { ok: false, message: `No song matches "${query}"` };
+    if (!found) return { ok: false, code: 'no_match', message: `No song matches "${query}"` };
     player.playNow(found);
     this.song = found;
     if (player.isPaused) this.resume();
@@ -194,6 +201,7 @@ export class RoomSession extends EventEmitter<SessionEvents> {
     }
     this.song = undefined;
     this.error = error ?? null;
+    this.endReason = reason;
     this.state = error ? 'error' : 'idle';
     this.deps.log[error ? 'error' : 'info']('session ended', { reason, ...(error ? { error } : {}) });
     this.emit('ended', reason, error);

@@ -17,9 +17,13 @@ export interface DeviceStatus {
   state: SessionState;
   song: SongInfo | null;
   volume: number;
+  /** Songs queued after the current one. */
+  queue_length: number;
   language: string | null;
   genre: string | null;
   error: string | null;
+  /** Why the session last ended (stop command, room closed, failure), null while it runs. */
+  reason: string | null;
   updated_at: string;
 }
 
@@ -28,6 +32,6 @@ export function songInfo(song: Song | undefined): SongInfo | null {
   return { id: song.id, title: song.title, language: song.language, genre: song.genres[0] ?? null, duration_ms: song.durationMs ?? null };
 }
 
-export function idleStatus(device: string, error: string | null = null): DeviceStatus {
-  return { device, room: null, state: error ? 'error' : 'idle', song: null, volume: 100, language: null, genre: null, error, updated_at: new Date().toISOString() };
+export function idleStatus(device: string, error: string | null = null, reason: string | null = null): DeviceStatus {
+  return { device, room: null, state: error ? 'error' : 'idle', song: null, volume: 100, queue_length: 0, language: null, genre: null, error, reason, updated_at: new Date().toISOString() };
 }
