@@ -111,11 +111,11 @@ export function mosquittoBinary(): string {
 }
 
 /** Mosquitto on a free port (or `preferred` when free), retrying when the port is taken meanwhile. */
-export async function startMosquittoOnFreePort(workDir: string, confDir = 'test.d', preferred?: number, attempts = 3): Promise<{ server: Server; port: number }> {
+export async function startMosquittoOnFreePort(workDir: string, confDir = 'test.d', preferred?: number, attempts = 3, extraConf = ''): Promise<{ server: Server; port: number }> {
   for (let i = 1; ; i++) {
     const port = i === 1 && preferred ? await portOr(preferred) : await freeTcpPort();
     try {
-      return { server: await startMosquitto(port, workDir, confDir), port };
+      return { server: await startMosquitto(port, workDir, confDir, extraConf), port };
     } catch (err) {
       if (i >= attempts) throw err;
     }
@@ -123,9 +123,9 @@ export async function startMosquittoOnFreePort(workDir: string, confDir = 'test.
 }
 
 /** Mosquitto on loopback with the settings in `mosquitto/<confDir>` and the given port. */
-export async function startMosquitto(port: number, workDir: string, confDir = 'test.d'): Promise<Server> {
+export async function startMosquitto(port: number, workDir: string, confDir = 'test.d', extraConf = ''): Promise<Server> {
   const conf = join(workDir, `mosquitto-${port}.conf`);
-  writeFileSync(conf, `include_dir ${join(PROJECT_ROOT, 'mosquitto', confDir)}\nlistener ${port} 127.0.0.1\n`);
+  writeFileSync(conf, `include_dir ${join(PROJECT_ROOT, 'mosquitto', confDir)}\nlistener ${port} 127.0.0.1\n${extraConf}`);
   const server = startProcess('mosquitto', mosquittoBinary(), ['-c', conf]);
   await waitReady(server, () => tcpOpen(port));
   return server;
