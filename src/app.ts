@@ -89,6 +89,8 @@ export function createApp(config: AppConfig, redacted: Record<string, unknown>, 
         rng: seededRandom(randomInt(2 ** 31)),
         frameSamples: samplesPerChannel(format, config.audio.frameMs) * format.channels,
         maxFailuresInRow: config.audio.maxFailuresInRow,
+        rejoinTimeoutMs: config.sessions.rejoinTimeoutMs,
+        emptyRoomTimeoutMs: config.sessions.emptyRoomTimeoutMs,
         openDecoder: (song) =>
           new SongDecoder(song.url, {
             format,

@@ -83,6 +83,8 @@ export const schema = {
   },
   sessions: {
     max: { doc: 'Most rooms playing at once; further starts are refused.', format: intInRange(1, 10000), default: 200, env: 'SESSIONS_MAX' },
+    emptyRoomTimeoutMs: { doc: 'End a session when no other participant has been in its room this long, ms (0 = never).', format: intInRange(0, 86400000), default: 60000, env: 'SESSIONS_EMPTY_ROOM_TIMEOUT_MS' },
+    rejoinTimeoutMs: { doc: 'After losing the LiveKit connection, keep trying to rejoin this long before ending with an error, ms.', format: intInRange(1000, 3600000), default: 60000, env: 'SESSIONS_REJOIN_TIMEOUT_MS' },
   },
   log: {
     level: { doc: 'Log level.', format: ['error', 'warn', 'info', 'debug'], default: 'info', env: 'LOG_LEVEL' },
@@ -121,6 +123,6 @@ export interface AppConfig {
   };
   catalog: { location: string; refreshSeconds: number };
   audio: { sampleRate: number; channels: 1 | 2; frameMs: number; queueMs: number; readAheadMs: number; stallMs: number; networkTimeoutMs: number; maxFailuresInRow: number; ffmpegPath: string };
-  sessions: { max: number };
+  sessions: { max: number; emptyRoomTimeoutMs: number; rejoinTimeoutMs: number };
   log: { level: 'error' | 'warn' | 'info' | 'debug' };
 }

@@ -13,11 +13,18 @@ export interface JoinOptions {
 }
 
 export interface BotConnectionEvents {
-  /** The room is gone for the bot (room deleted, bot removed, server gone): the session must end. */
-  disconnected: (reason: string) => void;
+  /**
+   * The bot is out of the room. `recoverable` is false when rejoining would be wrong (room deleted
+   * or closed, bot removed, another participant took the identity), true when the server or the
+   * network went away and a fresh join may work.
+   */
+  disconnected: (reason: string, recoverable: boolean) => void;
   /** Participants other than the bot joined or left. */
   participantsChanged: (others: number) => void;
 }
+
+/** Disconnects after which the bot must not come back on its own. */
+const FINAL_REASONS = new Set(['CLIENT_INITIATED', 'DUPLICATE_IDENTITY', 'PARTICIPANT_REMOVED', 'ROOM_DELETED', 'ROOM_CLOSED', 'USER_REJECTED']);
 
 /** The bot's membership in one LiveKit room. */
 export class BotConnection extends EventEmitter<BotConnectionEvents> {
@@ -26,7 +33,9 @@ export class BotConnection extends EventEmitter<BotConnectionEvents> {
   private constructor(private readonly room: Room, readonly participant: LocalParticipant) {
     super();
     room.on(RoomEvent.Disconnected, (reason: DisconnectReason) => {
-      if (!this.left) this.emit('disconnected', DisconnectReason[reason] ?? String(reason));
+      if (this.left) return;
+      const name = DisconnectReason[reason] ?? String(reason);
+      this.emit('disconnected', name, !FINAL_REASONS.has(name));
     });
     const changed = () => this.emit('participantsChanged', this.otherParticipants);
     room.on(RoomEvent.ParticipantConnected, changed);

@@ -24,6 +24,9 @@ export interface ControlPlaneOptions {
   info: () => Record<string, unknown>;
 }
 
+const RECONNECT_MIN_MS = 500;
+const RECONNECT_MAX_MS = 30_000;
+
 /** Codes for commands refused before they reach a session. */
 export type RefusalCode = 'payload_too_large' | 'invalid_device_id' | 'device_not_allowed';
 
@@ -71,12 +74,19 @@ export class ControlPlane {
       // A persistent session: QoS 1 commands sent while the daemon is away are delivered when it returns.
       clean: false,
       properties: { sessionExpiryInterval: 24 * 3600 },
-      reconnectPeriod: 2000,
+      reconnectPeriod: RECONNECT_MIN_MS,
       connectTimeout: 10000,
       will: { topic: topics.availability, payload: Buffer.from('offline'), qos: 1, retain: true },
     });
     this.client = client;
-    client.on('connect', () => this.onConnect());
+    client.on('connect', () => {
+      client.options.reconnectPeriod = RECONNECT_MIN_MS;
+      this.onConnect();
+    });
+    // Exponential back-off: a broker that is down for long is not hammered every second.
+    client.on('close', () => {
+      client.options.reconnectPeriod = Math.min((client.options.reconnectPeriod ?? RECONNECT_MIN_MS) * 2, RECONNECT_MAX_MS);
+    });
     client.on('reconnect', () => this.log.info('mqtt reconnecting'));
     client.on('offline', () => this.log.warn('mqtt offline'));
     client.on('error', (err) => this.log.error('mqtt error', errorFields(err)));

@@ -71,6 +71,7 @@ function startDaemon(env: Record<string, string>, onExit: () => void): Server {
     name: 'music-bridge',
     proc: child,
     tail: () => '',
+    kill: () => child.kill('SIGKILL'),
     stop: () =>
       new Promise<void>((res) => {
         if (child.exitCode !== null || child.signalCode !== null) return res();

@@ -21,6 +21,8 @@ export interface Server {
   /** The last few KB of its output, for error messages. */
   readonly tail: () => string;
   stop(): Promise<void>;
+  /** Kills it at once (a crash, for tests); not reported as unexpected. */
+  kill(): void;
 }
 
 export function startProcess(name: string, cmd: string, args: string[], onUnexpectedExit?: (text: string) => void): Server {
@@ -37,6 +39,10 @@ export function startProcess(name: string, cmd: string, args: string[], onUnexpe
     name,
     proc,
     tail: () => tail,
+    kill: () => {
+      stopping = true;
+      proc.kill('SIGKILL');
+    },
     stop: () =>
       new Promise<void>((res) => {
         stopping = true;

@@ -5,7 +5,8 @@ import { errorFields, type Logger } from '../ops/logger';
 import { Player } from '../player/player';
 import { Playlist } from '../player/playlist';
 import type { DecoderFactory } from '../player/types';
-import type { RoomJoiner, RoomLink } from './room-link';
+import { ResilientRoom } from './resilient-room';
+import type { RoomJoiner } from './room-link';
 import { songInfo, type DeviceStatus, type SessionState } from './status';
 
 /** Data-channel topic the devices and the existing gateway listen on. */
@@ -21,6 +22,8 @@ export interface SessionDeps {
   rng: () => number;
   frameSamples: number;
   maxFailuresInRow: number;
+  rejoinTimeoutMs: number;
+  emptyRoomTimeoutMs: number;
 }
 
 export interface SessionEvents {
@@ -41,7 +44,7 @@ export interface Outcome {
 /** One device's music in one room: joins, plays, obeys commands, leaves. */
 export class RoomSession extends EventEmitter<SessionEvents> {
   private state: SessionState = 'idle';
-  private link: RoomLink | undefined;
+  private presence: ResilientRoom | undefined;
   private player: Player | undefined;
   private query: SongQuery = {};
   private song: Song | undefined;
@@ -79,11 +82,19 @@ export class RoomSession extends EventEmitter<SessionEvents> {
     if (selection.songs.length === 0) return { ok: false, code: 'no_songs', message: 'the catalog has no songs' };
     this.query = query;
     this.setState('starting');
-    const link = await this.deps.join(this.deps.room);
-    this.link = link;
-    link.on('disconnected', (reason) => void this.end(`left the room: ${reason}`, `disconnected from room (${reason})`));
+    const presence = await ResilientRoom.open({
+      room: this.deps.room,
+      join: this.deps.join,
+      log: this.deps.log,
+      rejoinTimeoutMs: this.deps.rejoinTimeoutMs,
+      emptyRoomTimeoutMs: this.deps.emptyRoomTimeoutMs,
+    });
+    this.presence = presence;
+    presence.on('reconnecting', () => this.setState('reconnecting'));
+    presence.on('reconnected', () => this.setState(this.player?.isPaused ? 'paused' : 'playing'));
+    presence.on('ended', (reason, error) => void this.end(reason, error));
 
-    const player = new Player(new Playlist(selection.songs, this.deps.rng), link.track, this.deps.openDecoder, {
+    const player = new Player(new Playlist(selection.songs, this.deps.rng), presence.sink, this.deps.openDecoder, {
       frameSamples: this.deps.frameSamples,
       maxFailuresInRow: this.deps.maxFailuresInRow,
     });
@@ -189,15 +200,14 @@ export class RoomSession extends EventEmitter<SessionEvents> {
   private async end(reason: string, error?: string): Promise<void> {
     if (this.ending) return;
     this.ending = true;
-    const { player, link } = this;
+    const { player, presence } = this;
     this.player = undefined;
     await player?.stop();
-    if (link) {
+    if (presence) {
       // Tell the room before leaving it; a room that is already gone simply misses the message.
       await this.send({ type: 'music_playback_stopped', message: reason });
       await this.send({ type: 'continuous_music_stopped', message: error ? `Music stopped: ${error}` : 'Stopped continuous music streaming' });
-      await link.track.unpublish().catch((err: unknown) => this.deps.log.warn('unpublish failed', errorFields(err)));
-      await link.leave().catch((err: unknown) => this.deps.log.warn('leaving the room failed', errorFields(err)));
+      await presence.close();
     }
     this.song = undefined;
     this.error = error ?? null;
@@ -231,7 +241,7 @@ export class RoomSession extends EventEmitter<SessionEvents> {
 
   private async send(message: Record<string, unknown>): Promise<void> {
     try {
-      await this.link?.send(MUSIC_CONTROL_TOPIC, message);
+      await this.presence?.send(MUSIC_CONTROL_TOPIC, message);
     } catch (err) {
       this.deps.log.warn('data message not delivered', { type: message.type, ...errorFields(err) });
     }

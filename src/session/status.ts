@@ -1,6 +1,6 @@
 import type { Song } from '../catalog/song';
 
-export type SessionState = 'idle' | 'starting' | 'playing' | 'paused' | 'error';
+export type SessionState = 'idle' | 'starting' | 'playing' | 'paused' | 'reconnecting' | 'error';
 
 export interface SongInfo {
   id: string;

@@ -20,10 +20,10 @@ const HZ_TOLERANCE = 12;
  * 10 ms frame, the level and the dominant frequency it heard.
  */
 export class Listener extends JsonProcess<Heard> {
-  static async join(room: string, opts: { identity?: string } = {}): Promise<Listener> {
+  static async join(room: string, opts: { identity?: string; url?: string } = {}): Promise<Listener> {
     const stack = stackInfo();
     const identity = opts.identity ? ['--identity', opts.identity] : [];
-    const l = new Listener(['listen', '--room', room, '--json', '--url', stack.livekitUrl, ...identity], { LIVEKIT_API_KEY: LIVEKIT_KEY, LIVEKIT_API_SECRET: LIVEKIT_SECRET, LOG_LEVEL: 'warn' });
+    const l = new Listener(['listen', '--room', room, '--json', '--url', opts.url ?? stack.livekitUrl, ...identity], { LIVEKIT_API_KEY: LIVEKIT_KEY, LIVEKIT_API_SECRET: LIVEKIT_SECRET, LOG_LEVEL: 'warn' });
     await l.lines.next((h) => h.event === 'joined', `listener joined ${room}`, 20000);
     return l;
   }

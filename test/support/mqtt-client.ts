@@ -28,8 +28,12 @@ export class AppClient {
     });
   }
 
-  static async connect(base: string): Promise<AppClient> {
-    const client = await mqtt.connectAsync(stackInfo().mqttUrl, { clientId: `app-${randomBytes(4).toString('hex')}`, protocolVersion: 5 });
+  static connect(base: string): Promise<AppClient> {
+    return AppClient.connectTo(stackInfo().mqttUrl, base);
+  }
+
+  static async connectTo(url: string, base: string): Promise<AppClient> {
+    const client = await mqtt.connectAsync(url, { clientId: `app-${randomBytes(4).toString('hex')}`, protocolVersion: 5 });
     await client.subscribeAsync(`${base}/#`, { qos: 1 });
     return new AppClient(client, base);
   }

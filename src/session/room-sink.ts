@@ -1,0 +1,49 @@
+import type { AudioSink } from '../player/types';
+
+/**
+ * The player's sink for one room, whose track may come and go (LiveKit reconnects). While no track
+ * is attached, `capture` waits, so the player pauses in place and resumes the same song near where
+ * it stopped. `clear` releases a waiting capture (skip, pause, stop must never hang on a room).
+ */
+export class RoomSink implements AudioSink {
+  private track: AudioSink | undefined;
+  private waiting: Array<() => void> = [];
+
+  attach(track: AudioSink): void {
+    this.track = track;
+    this.release();
+  }
+
+  detach(): void {
+    this.track = undefined;
+  }
+
+  get attached(): boolean {
+    return this.track !== undefined;
+  }
+
+  async capture(samples: Int16Array): Promise<void> {
+    if (!this.track) {
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+      // Released by clear() or attach(); a cleared frame is dropped.
+      if (!this.track) return;
+    }
+    await this.track.capture(samples);
+  }
+
+  clear(): void {
+    this.track?.clear();
+    if (!this.track) this.release();
+  }
+
+  async republish(): Promise<void> {
+    // Without a track the reconnect will publish a fresh one.
+    await this.track?.republish();
+  }
+
+  private release(): void {
+    const w = this.waiting;
+    this.waiting = [];
+    w.forEach((resolve) => resolve());
+  }
+}
