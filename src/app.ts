@@ -9,13 +9,16 @@ import { BotConnection } from './livekit/bot-connection';
 import { MusicTrack } from './livekit/music-track';
 import { LiveKitRoomFinder } from './livekit/room-finder';
 import { ControlPlane } from './mqtt/control-plane';
+import { type HealthChecks, OpsHttpServer } from './ops/http-server';
 import { errorFields, type Logger } from './ops/logger';
+import { Metrics } from './ops/metrics';
 import { VERSION } from './ops/version';
 import { seededRandom } from './player/random';
 import { SessionRegistry } from './session/registry';
 import type { RoomJoiner, RoomLink } from './session/room-link';
 import { RoomResolver } from './session/room-resolver';
 import { RoomSession } from './session/room-session';
+import type { DeviceStatus } from './session/status';
 
 export interface App {
   start(): Promise<void>;
@@ -65,7 +68,7 @@ export function createApp(config: AppConfig, redacted: Record<string, unknown>, 
     return link;
   };
 
-  const registry = new SessionRegistry({
+  const registry: SessionRegistry = new SessionRegistry({
     rooms: new RoomResolver({
       strategy: config.livekit.roomStrategy,
       template: config.livekit.roomTemplate,
@@ -79,7 +82,7 @@ export function createApp(config: AppConfig, redacted: Record<string, unknown>, 
     }),
     maxSessions: config.sessions.max,
     log,
-    createSession: (device, room) =>
+    createSession: (device, room): RoomSession =>
       new RoomSession({
         device,
         room,
@@ -91,6 +94,7 @@ export function createApp(config: AppConfig, redacted: Record<string, unknown>, 
         maxFailuresInRow: config.audio.maxFailuresInRow,
         rejoinTimeoutMs: config.sessions.rejoinTimeoutMs,
         emptyRoomTimeoutMs: config.sessions.emptyRoomTimeoutMs,
+        counters: metrics,
         openDecoder: (song) =>
           new SongDecoder(song.url, {
             format,
@@ -102,17 +106,27 @@ export function createApp(config: AppConfig, redacted: Record<string, unknown>, 
       }),
   });
 
+  const metrics: Metrics = new Metrics((): DeviceStatus[] => registry.statuses());
   const control = new ControlPlane(
     { ...config.mqtt, info: () => ({ version: VERSION, config: redacted }) },
     registry,
     log,
+    metrics,
   );
+  const health: HealthChecks = {
+    async ready() {
+      const livekit = await reachable(config.livekit.url);
+      return { ok: control.connected && livekit === true, checks: { mqtt: control.connected, livekit } };
+    },
+  };
+  const http = config.http.port > 0 ? new OpsHttpServer({ host: config.http.host, port: config.http.port, metrics, health, log }) : undefined;
 
   let stopping: Promise<void> | undefined;
   return {
     registry,
     async start() {
       await catalog.start();
+      await http?.start();
       await control.start();
       log.info('music-bridge started', { version: VERSION });
     },
@@ -121,9 +135,20 @@ export function createApp(config: AppConfig, redacted: Record<string, unknown>, 
         catalog.stop();
         await registry.stopAll('bridge shutting down');
         await control.stop();
+        await http?.stop();
         await dispose();
       })();
       return stopping;
     },
   };
+}
+
+/** True when the LiveKit server answers HTTP on its URL, else why not. */
+async function reachable(url: string): Promise<true | string> {
+  try {
+    await fetch(url.replace(/^ws(s?):\/\//, 'http$1://'), { signal: AbortSignal.timeout(2000) });
+    return true;
+  } catch (err) {
+    return errorFields(err).error;
+  }
 }

@@ -86,6 +86,10 @@ export const schema = {
     emptyRoomTimeoutMs: { doc: 'End a session when no other participant has been in its room this long, ms (0 = never).', format: intInRange(0, 86400000), default: 60000, env: 'SESSIONS_EMPTY_ROOM_TIMEOUT_MS' },
     rejoinTimeoutMs: { doc: 'After losing the LiveKit connection, keep trying to rejoin this long before ending with an error, ms.', format: intInRange(1000, 3600000), default: 60000, env: 'SESSIONS_REJOIN_TIMEOUT_MS' },
   },
+  http: {
+    host: { doc: 'Address of the ops HTTP endpoint (/healthz, /readyz, /metrics).', format: String, default: '127.0.0.1', env: 'HTTP_HOST' },
+    port: { doc: 'Port of the ops HTTP endpoint; 0 = off.', format: intInRange(0, 65535), default: 0, env: 'HTTP_PORT' },
+  },
   log: {
     level: { doc: 'Log level.', format: ['error', 'warn', 'info', 'debug'], default: 'info', env: 'LOG_LEVEL' },
   },
@@ -124,5 +128,6 @@ export interface AppConfig {
   catalog: { location: string; refreshSeconds: number };
   audio: { sampleRate: number; channels: 1 | 2; frameMs: number; queueMs: number; readAheadMs: number; stallMs: number; networkTimeoutMs: number; maxFailuresInRow: number; ffmpegPath: string };
   sessions: { max: number; emptyRoomTimeoutMs: number; rejoinTimeoutMs: number };
+  http: { host: string; port: number };
   log: { level: 'error' | 'warn' | 'info' | 'debug' };
 }

@@ -27,6 +27,13 @@ export interface ControlPlaneOptions {
 const RECONNECT_MIN_MS = 500;
 const RECONNECT_MAX_MS = 30_000;
 
+/** What the control plane reports to the metrics endpoint. */
+export interface ControlPlaneMetrics {
+  commands: { observe(labels: { command: string; ok: string }, seconds: number): void };
+  refused: { inc(labels: { error: string }): void };
+  mqttConnected: { set(value: number): void };
+}
+
 /** Codes for commands refused before they reach a session. */
 export type RefusalCode = 'payload_too_large' | 'invalid_device_id' | 'device_not_allowed';
 
@@ -52,7 +59,12 @@ export class ControlPlane {
   private client: MqttClient | undefined;
   private readonly allowed: Set<string> | undefined;
 
-  constructor(private readonly opts: ControlPlaneOptions, private readonly registry: SessionRegistry, private readonly log: Logger) {
+  constructor(
+    private readonly opts: ControlPlaneOptions,
+    private readonly registry: SessionRegistry,
+    private readonly log: Logger,
+    private readonly metrics?: ControlPlaneMetrics,
+  ) {
     this.topics = new Topics(opts.baseTopic);
     this.allowed = opts.allowedDevices.length ? new Set(opts.allowedDevices.map(canonicalOrThrow)) : undefined;
     registry.on('status', (s) => {
@@ -81,10 +93,12 @@ export class ControlPlane {
     this.client = client;
     client.on('connect', () => {
       client.options.reconnectPeriod = RECONNECT_MIN_MS;
+      this.metrics?.mqttConnected.set(1);
       this.onConnect();
     });
     // Exponential back-off: a broker that is down for long is not hammered every second.
     client.on('close', () => {
+      this.metrics?.mqttConnected.set(0);
       client.options.reconnectPeriod = Math.min((client.options.reconnectPeriod ?? RECONNECT_MIN_MS) * 2, RECONNECT_MAX_MS);
     });
     client.on('reconnect', () => this.log.info('mqtt reconnecting'));
@@ -102,6 +116,10 @@ export class ControlPlane {
         }
       });
     });
+  }
+
+  get connected(): boolean {
+    return this.client?.connected ?? false;
   }
 
   /** Publishes availability "offline" and disconnects cleanly. */
@@ -139,6 +157,7 @@ export class ControlPlane {
     };
     const refuse = (device: string | undefined, error: string, message: string, ids: { session_id?: string | null; request_id?: string | null; command?: string | null } = {}) => {
       this.log.warn('command refused', { device: device ?? raw.slice(0, 80), error, reason: message });
+      this.metrics?.refused.inc({ error });
       reply(device, {
         ok: false,
         error,
@@ -155,6 +174,7 @@ export class ControlPlane {
     const device = id.id;
     if (this.allowed && !this.allowed.has(device)) {
       this.log.warn('command refused', { device, error: 'device_not_allowed' });
+      this.metrics?.refused.inc({ error: 'device_not_allowed' });
       // Answered on the device's own reply topic, without any state: it has none here.
       const ids = payload.length <= this.opts.maxPayloadBytes ? echoIds(parseCommand(payload)) : {};
       return reply(device, { ok: false, error: 'device_not_allowed', command: null, message: `device ${device} is not allowed`, session_id: ids.session_id ?? null, request_id: ids.request_id ?? null, state: null });
@@ -176,7 +196,9 @@ export class ControlPlane {
       this.log.error('command failed', { device, command: envelope.command.type, ...errorFields(err) });
       result = { ok: false, code: 'internal_error', message: `internal error: ${errorFields(err).error}`, status: this.registry.status(device) };
     }
-    this.log.debug('command handled', { device, command: envelope.command.type, ok: result.ok, ms: Number(process.hrtime.bigint() - started) / 1e6 });
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    this.metrics?.commands.observe({ command: envelope.command.type, ok: String(result.ok) }, seconds);
+    this.log.debug('command handled', { device, command: envelope.command.type, ok: result.ok, ms: seconds * 1000 });
     reply(device, {
       ok: result.ok,
       error: result.ok ? null : (result.code ?? 'internal_error'),

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveFfmpegPath } from '../audio/ffmpeg-path';
 import { ensureSampleCatalog } from '../catalog/sample-catalog';
-import { PROJECT_ROOT, SETUP_SCRIPT, startLiveKitOnFreePorts, startMosquittoOnFreePort, type Server } from './local-stack';
+import { portOr, PROJECT_ROOT, SETUP_SCRIPT, startLiveKitOnFreePorts, startMosquittoOnFreePort, type Server } from './local-stack';
 
 const DEMO_DEVICE = 'aa:bb:cc:dd:ee:ff';
 const DEMO_ROOM = 'demo-room';
@@ -41,7 +41,9 @@ export async function runDev(): Promise<number> {
     const mqttPort = mqtt.port;
     const { server, ports: lk } = await startLiveKitOnFreePorts(7880);
     servers.push(server);
+    const httpPort = await portOr(9464);
     const env: Record<string, string> = {
+      HTTP_PORT: String(httpPort),
       MQTT_URL: `mqtt://127.0.0.1:${mqttPort}`,
       LIVEKIT_URL: `ws://127.0.0.1:${lk.http}`,
       CATALOG_LOCATION: catalog,
@@ -50,7 +52,7 @@ export async function runDev(): Promise<number> {
       if (!stopping) void stopAll().then(() => process.exit(1));
     });
     servers.push(daemon);
-    printNextSteps(mqttPort, lk.http);
+    printNextSteps(mqttPort, lk.http, httpPort);
     await new Promise<never>(() => undefined); // runs until a signal
   } catch (err) {
     await stopAll();
@@ -81,7 +83,7 @@ function startDaemon(env: Record<string, string>, onExit: () => void): Server {
   };
 }
 
-function printNextSteps(mqttPort: number, livekitPort: number): void {
+function printNextSteps(mqttPort: number, livekitPort: number, httpPort: number): void {
   const envPrefix = [mqttPort !== 1883 ? `MQTT_URL=mqtt://127.0.0.1:${mqttPort}` : '', livekitPort !== 7880 ? `LIVEKIT_URL=ws://127.0.0.1:${livekitPort}` : '']
     .filter(Boolean)
     .join(' ');
@@ -93,6 +95,7 @@ In another terminal, from this directory:
   ${cli} send ${DEMO_DEVICE} start --language English --genre pop --session ${DEMO_ROOM}
   ${cli} send ${DEMO_DEVICE} skip
   ${cli} send ${DEMO_DEVICE} stop
+Health and metrics: http://127.0.0.1:${httpPort}/readyz and http://127.0.0.1:${httpPort}/metrics
 or publish the app's JSON yourself on music-bridge/${DEMO_DEVICE}/command, e.g.
   {"type":"start_continuous_music","language":"English","genre":"pop","session_id":"${DEMO_ROOM}"}
 Ctrl-C stops everything.

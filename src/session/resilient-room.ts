@@ -11,6 +11,7 @@ export interface ResilientRoomOptions {
   rejoinTimeoutMs: number;
   /** End when no other participant has been in the room this long (ms); 0 = never. */
   emptyRoomTimeoutMs: number;
+  onFrame?: () => void;
 }
 
 export interface ResilientRoomEvents {
@@ -29,7 +30,7 @@ export interface ResilientRoomEvents {
  * never plays into an empty room.
  */
 export class ResilientRoom extends EventEmitter<ResilientRoomEvents> {
-  readonly sink = new RoomSink();
+  readonly sink: RoomSink;
   private link: RoomLink | undefined;
   private closed = false;
   private emptyTimer: NodeJS.Timeout | undefined;
@@ -37,6 +38,7 @@ export class ResilientRoom extends EventEmitter<ResilientRoomEvents> {
 
   private constructor(private readonly o: ResilientRoomOptions) {
     super();
+    this.sink = new RoomSink(o.onFrame);
   }
 
   /** Joins the room; a failure here is the start command's failure. */

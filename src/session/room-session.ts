@@ -24,6 +24,20 @@ export interface SessionDeps {
   maxFailuresInRow: number;
   rejoinTimeoutMs: number;
   emptyRoomTimeoutMs: number;
+  counters?: SessionCounters;
+}
+
+interface Countable {
+  inc(): void;
+}
+
+/** What a session counts for the metrics endpoint. */
+export interface SessionCounters {
+  songsStarted: Countable;
+  songFailures: Countable;
+  framesSent: Countable;
+  outputErrors: Countable;
+  rejoins: Countable;
 }
 
 export interface SessionEvents {
@@ -88,10 +102,14 @@ export class RoomSession extends EventEmitter<SessionEvents> {
       log: this.deps.log,
       rejoinTimeoutMs: this.deps.rejoinTimeoutMs,
       emptyRoomTimeoutMs: this.deps.emptyRoomTimeoutMs,
+      onFrame: () => this.deps.counters?.framesSent.inc(),
     });
     this.presence = presence;
     presence.on('reconnecting', () => this.setState('reconnecting'));
-    presence.on('reconnected', () => this.setState(this.player?.isPaused ? 'paused' : 'playing'));
+    presence.on('reconnected', () => {
+      this.deps.counters?.rejoins.inc();
+      this.setState(this.player?.isPaused ? 'paused' : 'playing');
+    });
     presence.on('ended', (reason, error) => void this.end(reason, error));
 
     const player = new Player(new Playlist(selection.songs, this.deps.rng), presence.sink, this.deps.openDecoder, {
@@ -100,8 +118,14 @@ export class RoomSession extends EventEmitter<SessionEvents> {
     });
     this.player = player;
     player.on('songStarted', (song) => this.onSongStarted(song));
-    player.on('songFailed', (song, err) => this.deps.log.warn('song failed; playing the next one', { song: song.id, url: song.url, ...errorFields(err) }));
-    player.on('outputError', (err) => this.deps.log.error('audio output failed; track rebuilt', errorFields(err)));
+    player.on('songFailed', (song, err) => {
+      this.deps.counters?.songFailures.inc();
+      this.deps.log.warn('song failed; playing the next one', { song: song.id, url: song.url, ...errorFields(err) });
+    });
+    player.on('outputError', (err) => {
+      this.deps.counters?.outputErrors.inc();
+      this.deps.log.error('audio output failed; track rebuilt', errorFields(err));
+    });
     player.on('failed', (err) => void this.end('playback failed', err.message));
     player.start();
     this.song = player.playlist.current();
@@ -218,6 +242,7 @@ export class RoomSession extends EventEmitter<SessionEvents> {
   }
 
   private onSongStarted(song: Song): void {
+    this.deps.counters?.songsStarted.inc();
     this.song = song;
     if (this.state === 'starting') this.state = 'playing';
     this.deps.log.info('song started', { song: song.id, title: song.title });

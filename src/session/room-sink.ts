@@ -7,6 +7,10 @@ import type { AudioSink } from '../player/types';
  */
 export class RoomSink implements AudioSink {
   private track: AudioSink | undefined;
+
+  /** `onFrame` counts frames that reached a track (metrics). */
+  constructor(private readonly onFrame: () => void = () => undefined) {}
+
   private waiting: Array<() => void> = [];
 
   attach(track: AudioSink): void {
@@ -29,6 +33,7 @@ export class RoomSink implements AudioSink {
       if (!this.track) return;
     }
     await this.track.capture(samples);
+    this.onFrame();
   }
 
   clear(): void {

@@ -1,0 +1,41 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { DeviceStatus, SessionState } from '../session/status';
+
+const STATES: SessionState[] = ['starting', 'playing', 'paused', 'reconnecting', 'error'];
+
+/**
+ * The daemon's Prometheus metrics, on a registry of its own (not prom-client's global one) so two
+ * apps in one process, as in tests, never mix their figures.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly songsStarted = new Counter({ name: 'music_bridge_songs_started_total', help: 'Songs that started playing.', registers: [this.registry] });
+  readonly songFailures = new Counter({ name: 'music_bridge_song_failures_total', help: 'Songs that could not be played (bad URL, corrupt file, stalled source).', registers: [this.registry] });
+  readonly framesSent = new Counter({ name: 'music_bridge_frames_sent_total', help: 'Audio frames handed to LiveKit.', registers: [this.registry] });
+  readonly outputErrors = new Counter({ name: 'music_bridge_output_errors_total', help: 'Failed frame captures (the track was rebuilt).', registers: [this.registry] });
+  readonly commands = new Histogram({
+    name: 'music_bridge_command_seconds',
+    help: 'Time from receiving a command to sending its reply.',
+    labelNames: ['command', 'ok'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  readonly refused = new Counter({ name: 'music_bridge_commands_refused_total', help: 'Commands refused before reaching a session, by error code.', labelNames: ['error'], registers: [this.registry] });
+  readonly mqttConnected = new Gauge({ name: 'music_bridge_mqtt_connected', help: '1 while connected to the MQTT broker.', registers: [this.registry] });
+  readonly rejoins = new Counter({ name: 'music_bridge_room_rejoins_total', help: 'Times a session rejoined its room after losing the LiveKit connection.', registers: [this.registry] });
+
+  constructor(statuses: () => DeviceStatus[]) {
+    new Gauge({
+      name: 'music_bridge_sessions',
+      help: 'Sessions by state.',
+      labelNames: ['state'],
+      registers: [this.registry],
+      collect() {
+        const counts = new Map<string, number>(STATES.map((s) => [s, 0]));
+        for (const s of statuses()) if (s.room !== null && counts.has(s.state)) counts.set(s.state, counts.get(s.state)! + 1);
+        for (const [state, n] of counts) this.set({ state }, n);
+      },
+    });
+    collectDefaultMetrics({ register: this.registry, prefix: 'music_bridge_' });
+  }
+}
