@@ -1,19 +1,25 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
+import { configReference } from './config/reference';
 import { runDaemon } from './ops/daemon';
 import { runDev } from './ops/dev-command';
 import { runListen } from './ops/listen-command';
 import { runSend } from './ops/send-command';
+import { runStatus } from './ops/status-command';
 
 const USAGE = `usage:
   music-bridge [start] [--config FILE]      run the daemon (settings: file < environment < defaults)
   music-bridge dev                          set up and start Mosquitto, LiveKit, a sample catalog and
                                              the daemon on this machine (Ctrl-C stops all)
-  music-bridge listen --room ROOM [--url URL] [--identity ID] [--json] [--seconds N]
-                                             join a room and report what the bot plays
+  music-bridge listen DEVICE | --room ROOM [--wav FILE] [--json] [--seconds N] [--url URL] [--identity ID]
+                                             join the device's room (from its status) or a room and
+                                             show what the bot plays with a level meter; --wav records
+  music-bridge status [DEVICE] [--json]      the retained statuses as a table (--json: one per line)
   music-bridge send DEVICE ACTION [ARG] [--language L] [--genre G] [--session S] [--timeout SEC]
                                              ACTION: start, stop, skip, previous, pause, resume,
                                              volume N, play TITLE, status; prints the reply
+
+  music-bridge config-reference             print the configuration reference (markdown)
 
 Every command takes --config FILE; environment variables (MQTT_URL, LIVEKIT_URL, ...) override it.`;
 
@@ -26,9 +32,11 @@ async function main(argv: string[]): Promise<number> {
       return runDaemon({ configFile: values.config ?? process.env.MUSIC_BRIDGE_CONFIG });
     }
     case 'listen': {
-      const { values } = parseArgs({
+      const { values, positionals } = parseArgs({
         args: rest,
+        allowPositionals: true,
         options: {
+          wav: { type: 'string' },
           room: { type: 'string' },
           url: { type: 'string' },
           json: { type: 'boolean', default: false },
@@ -38,11 +46,23 @@ async function main(argv: string[]): Promise<number> {
         },
         strict: true,
       });
-      if (!values.room) throw new UsageError('listen needs --room');
-      return runListen({ room: values.room, url: values.url, identity: values.identity, json: values.json ?? false, seconds: values.seconds ? Number(values.seconds) : undefined, configFile: values.config ?? process.env.MUSIC_BRIDGE_CONFIG });
+      if (!values.room && !positionals[0]) throw new UsageError('listen needs a DEVICE or --room ROOM');
+      return runListen({ room: values.room, device: positionals[0], wav: values.wav, url: values.url, identity: values.identity, json: values.json ?? false, seconds: values.seconds ? Number(values.seconds) : undefined, configFile: values.config ?? process.env.MUSIC_BRIDGE_CONFIG });
     }
     case 'dev':
       return runDev();
+    case 'status': {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        allowPositionals: true,
+        options: { json: { type: 'boolean', default: false }, timeout: { type: 'string', default: '3' }, config: { type: 'string', short: 'c' } },
+        strict: true,
+      });
+      return runStatus({ device: positionals[0], json: values.json ?? false, timeoutMs: Number(values.timeout) * 1000, configFile: values.config ?? process.env.MUSIC_BRIDGE_CONFIG });
+    }
+    case 'config-reference':
+      process.stdout.write(configReference());
+      return 0;
     case 'send': {
       const { values, positionals } = parseArgs({
         args: rest,

@@ -2,10 +2,18 @@ import { AudioStream, dispose, type RemoteTrack, Room, RoomEvent, TrackKind } fr
 import { AccessToken } from 'livekit-server-sdk';
 import { randomBytes } from 'node:crypto';
 import { analyseFrame, toDb } from '../audio/analysis';
+import { WavWriter } from '../audio/wav-writer';
 import { loadConfig } from '../config/load';
+import type { AppConfig } from '../config/schema';
+import { normaliseDeviceId } from '../mqtt/device-id';
+import { readRetainedStatuses } from './retained-statuses';
 
 export interface ListenOptions {
-  room: string;
+  /** The room to join; or `device`, whose room is read from its retained status. */
+  room?: string;
+  device?: string;
+  /** Record what is heard to this WAV file. */
+  wav?: string;
   url?: string;
   /** Join as this identity (e.g. a device id, to be found by the discover room strategy). */
   identity?: string;
@@ -23,9 +31,11 @@ const FRAME_MS = 10;
  */
 export async function runListen(o: ListenOptions): Promise<number> {
   const { config } = loadConfig({ file: o.configFile });
+  const roomName = o.room ?? (await roomOfDevice(config, o.device));
+  const wav = o.wav ? new WavWriter(o.wav, SAMPLE_RATE, 1) : undefined;
   const url = o.url ?? config.livekit.url;
   const at = new AccessToken(config.livekit.apiKey, config.livekit.apiSecret, { identity: o.identity ?? `listener-${randomBytes(4).toString('hex')}` });
-  at.addGrant({ roomJoin: true, room: o.room, canSubscribe: true, canPublish: false, canPublishData: false });
+  at.addGrant({ roomJoin: true, room: roomName, canSubscribe: true, canPublish: false, canPublishData: false });
   const started = process.hrtime.bigint();
   const now = () => Number((process.hrtime.bigint() - started) / 1000000n);
   const out = (line: Record<string, unknown>) => process.stdout.write(`${JSON.stringify({ t: now(), ...line })}\n`);
@@ -40,6 +50,7 @@ export async function runListen(o: ListenOptions): Promise<number> {
     void (async () => {
       let meter = 0;
       for await (const frame of stream) {
+        wav?.write(frame.data);
         const a = analyseFrame(frame.data, frame.sampleRate, frame.channels);
         if (o.json) out({ rms: round(a.rms, 5), hz: round(a.hz, 1) });
         else if (++meter % 10 === 0) process.stdout.write(`\r${meterBar(a.rms)} ${toDb(a.rms).toFixed(1).padStart(6)} dB ${a.hz.toFixed(0).padStart(5)} Hz `);
@@ -61,8 +72,8 @@ export async function runListen(o: ListenOptions): Promise<number> {
   room.on(RoomEvent.ParticipantDisconnected, (p) => o.json && out({ event: 'participant_left', identity: p.identity }));
 
   await room.connect(url, await at.toJwt(), { autoSubscribe: true, dynacast: false });
-  if (o.json) out({ event: 'joined', room: o.room, participants: [...room.remoteParticipants.keys()] });
-  else process.stdout.write(`listening in room "${o.room}" (Ctrl-C to stop)\n`);
+  if (o.json) out({ event: 'joined', room: roomName, participants: [...room.remoteParticipants.keys()] });
+  else process.stdout.write(`listening in room "${roomName}" (Ctrl-C to stop)${o.wav ? `, recording to ${o.wav}` : ''}\n`);
 
   await new Promise<void>((resolve) => {
     const done = () => resolve();
@@ -72,8 +83,19 @@ export async function runListen(o: ListenOptions): Promise<number> {
   });
   for (const s of streams) await s.cancel().catch(() => undefined);
   await room.disconnect();
+  wav?.close();
   await dispose();
   return 0;
+}
+
+/** The room a device's music plays in, from its retained status. */
+async function roomOfDevice(config: AppConfig, device: string | undefined): Promise<string> {
+  if (!device) throw new Error('listen needs a DEVICE or --room');
+  const id = normaliseDeviceId(device);
+  if (!id.ok) throw new Error(id.reason);
+  const [status] = await readRetainedStatuses(config, id.id, 3000);
+  if (!status?.room) throw new Error(`device ${id.id} is not playing in any room (state: ${status?.state ?? 'unknown'}); use --room`);
+  return status.room;
 }
 
 function round(v: number, digits: number): number {
