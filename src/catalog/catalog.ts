@@ -81,15 +81,27 @@ export function fold(text: string): string {
     .trim();
 }
 
-/** 1 for equal, high for containment, else the share of query words found (with typo tolerance). */
+/**
+ * 1 for equal; high when every query word is in the name (whole, as a prefix of 4+ letters, or with
+ * one typo in a word of 4+ letters), more so the more of the name the query covers; low for a
+ * partial match.
+ */
 function similarity(query: string, name: string): number {
   if (!name) return 0;
   if (query === name) return 1;
-  if (name.includes(query) || query.includes(name)) return 0.9 * (Math.min(query.length, name.length) / Math.max(query.length, name.length)) + 0.05;
   const words = name.split(' ');
   const qWords = query.split(' ');
-  const hits = qWords.filter((w) => words.some((n) => n === w || (w.length > 3 && editDistance(n, w) <= 1))).length;
-  return (0.85 * hits) / Math.max(qWords.length, words.length);
+  const score = (w: string): number => {
+    if (words.includes(w)) return 1;
+    if (w.length >= 4 && words.some((n) => n.startsWith(w) || editDistance(n, w) <= 1)) return 0.9;
+    return 0;
+  };
+  const scores = qWords.map(score);
+  const found = scores.filter((x) => x > 0).length;
+  const quality = scores.reduce((a, b) => a + b, 0) / qWords.length;
+  if (found === qWords.length) return (0.6 + 0.35 * Math.min(1, qWords.length / words.length)) * quality;
+  if (name.includes(query)) return 0.55;
+  return (0.85 * found) / Math.max(qWords.length, words.length);
 }
 
 function editDistance(a: string, b: string): number {

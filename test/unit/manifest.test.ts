@@ -1,0 +1,56 @@
+import { parseManifest } from '../../src/catalog/manifest';
+
+describe('parseManifest', () => {
+  test('entries with file relative to a local manifest, url, genre or genres', () => {
+    const { songs, problems } = parseManifest(
+      {
+        songs: [
+          { title: 'Morning Pop', language: 'English', genres: ['pop'], file: 'tracks/morning.mp3', aliases: ['morning song'], duration_ms: 30000 },
+          { title: 'Remote', language: 'Hindi', genre: 'pop', url: 'https://cdn.example.com/a.mp3', id: 'custom-id' },
+        ],
+      },
+      '/srv/music/catalog.json',
+    );
+    expect(problems).toEqual([]);
+    expect(songs).toEqual([
+      { id: 'english/morning-pop', title: 'Morning Pop', aliases: ['morning song'], language: 'English', genres: ['pop'], url: '/srv/music/tracks/morning.mp3', durationMs: 30000 },
+      { id: 'custom-id', title: 'Remote', aliases: [], language: 'Hindi', genres: ['pop'], url: 'https://cdn.example.com/a.mp3' },
+    ]);
+  });
+
+  test('file beside an http manifest becomes a URL-encoded URL', () => {
+    const { songs } = parseManifest({ songs: [{ title: 'Baby Shark', language: 'English', file: 'music/English/Baby Shark Dance.mp3' }] }, 'https://cdn.example.com/catalog/index.json');
+    expect(songs[0]?.url).toBe('https://cdn.example.com/catalog/music/English/Baby%20Shark%20Dance.mp3');
+  });
+
+  test('bad entries are reported and skipped; the rest load', () => {
+    const { songs, problems } = parseManifest(
+      {
+        songs: [
+          { title: 'Good', language: 'English', file: 'g.mp3' },
+          'not an object',
+          { language: 'English', file: 'x.mp3' },
+          { title: 'No source', language: 'English' },
+          { title: 'Bad genres', language: 'English', file: 'x.mp3', genres: 'pop' },
+          { title: 'Bad duration', language: 'English', file: 'x.mp3', duration_ms: -1 },
+          { title: 'Good', language: 'English', file: 'dup.mp3' },
+        ],
+      },
+      '/c/catalog.json',
+    );
+    expect(songs.map((s) => s.title)).toEqual(['Good']);
+    expect(problems).toEqual([
+      'songs[1]: not an object',
+      'songs[2]: "title" must be a non-empty string',
+      'songs[3]: needs "url" or "file"',
+      'songs[4]: "genres" must be a list of strings',
+      'songs[5]: "duration_ms" must be a positive number',
+      'songs[6]: duplicate id "english/good"',
+    ]);
+  });
+
+  test('a document that is not a manifest throws', () => {
+    expect(() => parseManifest([], '/c.json')).toThrow(/"songs" array/);
+    expect(() => parseManifest({ tracks: [] }, '/c.json')).toThrow(/"songs" array/);
+  });
+});
