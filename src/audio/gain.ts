@@ -18,6 +18,18 @@ export class Gain {
     return Math.round(this.target * 100);
   }
 
+  /**
+   * Ramps from the current gain to silence across `frame` (in place). The volume is kept: the next
+   * `apply` ramps back up to it, which is the fade-in of whatever plays next.
+   */
+  fadeOut(frame: Int16Array): Int16Array {
+    const from = this.current;
+    const n = frame.length;
+    for (let i = 0; i < n; i++) frame[i] = Math.round(frame[i]! * from * (1 - (i + 1) / n));
+    this.current = 0;
+    return frame;
+  }
+
   /** Scales `frame` in place and returns it. */
   apply(frame: Int16Array): Int16Array {
     const from = this.current;

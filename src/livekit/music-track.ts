@@ -41,9 +41,18 @@ export class MusicTrack {
     await source.captureFrame(new AudioFrame(samples, sampleRate, channels, samples.length / channels));
   }
 
-  /** Drops queued audio so skip and stop are heard at once. */
+  /** Drops queued audio at once. */
   clear(): void {
     this.source?.clearQueue();
+  }
+
+  /** Resolves when the queue has played out (bounded, in case the source is gone). */
+  async drain(): Promise<void> {
+    const source = this.source;
+    if (!source) return;
+    let timer: NodeJS.Timeout | undefined;
+    const cap = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.opts.queueMs + 500)));
+    await Promise.race([source.waitForPlayout(), cap]).finally(() => clearTimeout(timer));
   }
 
   /** Rebuilds source and track after a failed capture; the room keeps its other state. */

@@ -41,6 +41,8 @@ export class Player extends EventEmitter<PlayerEvents> {
   private paused = false;
   private wake: (() => void) | undefined;
   private loop: Promise<void> | undefined;
+  /** The loop is waiting for the decoder (no frame in hand to fade out). */
+  private waitingForData = false;
 
   constructor(
     readonly playlist: Playlist,
@@ -93,10 +95,9 @@ export class Player extends EventEmitter<PlayerEvents> {
     this.skip();
   }
 
+  /** Pauses after fading out the next frame; the queued audio plays out first. */
   pause(): void {
-    if (this.paused) return;
     this.paused = true;
-    this.sink.clear();
   }
 
   resume(): void {
@@ -104,19 +105,24 @@ export class Player extends EventEmitter<PlayerEvents> {
     this.wakeUp();
   }
 
-  /** Stops the loop and every decoder; resolves when nothing of this player runs any more. */
+  /**
+   * Stops the loop and every decoder after a fade-out, once the queued audio has played (so stop
+   * is heard within the queue, without a click); resolves when nothing of this player runs.
+   */
   async stop(): Promise<void> {
     this.stopping = true;
-    this.sink.clear();
     this.interrupt();
     await this.loop;
   }
 
+  /**
+   * Moves the loop on. The queue is not cleared: its audio (at most queueMs) plays out, the frame
+   * after it fades to silence, and the next song fades in, so a skip is never a click. Only a loop
+   * that waits for its decoder has no frame to fade, and its decoder is ended at once.
+   */
   private interrupt(): void {
     this.generation++;
-    this.framer.reset();
-    this.sink.clear();
-    this.current?.kill('interrupted');
+    if (this.waitingForData) this.current?.kill('interrupted');
     this.wakeUp();
   }
 
@@ -163,28 +169,49 @@ export class Player extends EventEmitter<PlayerEvents> {
       () => undefined,
     );
     let frames = 0;
+    const chunks = decoder.output[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
     try {
-      for await (const chunk of decoder.output) {
-        for (const frame of this.framer.push(chunk as Buffer)) {
-          while (this.paused && !interrupted()) await new Promise<void>((r) => (this.wake = r));
-          if (interrupted()) return { kind: 'interrupted' };
+      for (;;) {
+        this.waitingForData = true;
+        const next = await chunks.next().finally(() => (this.waitingForData = false));
+        if (next.done) break;
+        for (const frame of this.framer.push(next.value)) {
+          if (interrupted()) return await this.fadeOutWith(frame);
+          if (this.paused) {
+            await this.captureFrame(this.gain.fadeOut(frame));
+            while (this.paused && !interrupted()) await new Promise<void>((r) => (this.wake = r));
+            if (interrupted()) return this.interrupted();
+            continue; // the faded frame was this one; the next fades back in
+          }
           await this.captureFrame(this.gain.apply(frame));
           if (frames++ === 0) this.emit('songStarted', song);
         }
-        if (interrupted()) return { kind: 'interrupted' };
+        if (interrupted()) return this.interrupted();
       }
       await decoder.finished;
       if (interrupted()) return { kind: 'interrupted' };
       if (frames === 0) return { kind: 'failed', error: new Error('song produced no audio') };
       return { kind: 'ended' };
     } catch (err) {
-      if (interrupted()) return { kind: 'interrupted' };
+      if (interrupted()) return this.interrupted();
       decoder.kill();
       return { kind: 'failed', error: err instanceof Error ? err : new Error(String(err)) };
     } finally {
       if (this.current === decoder) this.current = undefined;
       decoder.kill();
     }
+  }
+
+  /** The frame after an interruption fades the song out; a stop also lets the queue play out. */
+  private async fadeOutWith(frame: Int16Array): Promise<SongOutcome> {
+    await this.captureFrame(this.gain.fadeOut(frame));
+    if (this.stopping) await this.sink.drain();
+    return this.interrupted();
+  }
+
+  private interrupted(): SongOutcome {
+    this.framer.reset();
+    return { kind: 'interrupted' };
   }
 
   private async captureFrame(frame: Int16Array): Promise<void> {

@@ -62,8 +62,7 @@ export class ResilientRoom extends EventEmitter<ResilientRoomEvents> {
     this.closed = true;
     clearTimeout(this.emptyTimer);
     this.retryTimer?.wake();
-    this.sink.detach();
-    this.sink.clear();
+    this.sink.close();
     const link = this.link;
     this.link = undefined;
     if (link) await this.dispose(link);

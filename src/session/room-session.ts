@@ -121,6 +121,7 @@ export class RoomSession extends EventEmitter<SessionEvents> {
     player.on('songFailed', (song, err) => {
       this.deps.counters?.songFailures.inc();
       this.deps.log.warn('song failed; playing the next one', { song: song.id, url: song.url, ...errorFields(err) });
+      this.notify({ type: 'music_song_failed', song_id: song.id, title: song.title, error: err.message });
     });
     player.on('outputError', (err) => {
       this.deps.counters?.outputErrors.inc();
@@ -226,6 +227,8 @@ export class RoomSession extends EventEmitter<SessionEvents> {
     this.ending = true;
     const { player, presence } = this;
     this.player = undefined;
+    // Without a room there is nothing to fade into: let the player stop at once.
+    if (presence?.reconnecting) presence.sink.close();
     await player?.stop();
     if (presence) {
       // Tell the room before leaving it; a room that is already gone simply misses the message.

@@ -7,11 +7,11 @@ import type { AudioSink } from '../player/types';
  */
 export class RoomSink implements AudioSink {
   private track: AudioSink | undefined;
+  private waiting: Array<() => void> = [];
+  private closed = false;
 
   /** `onFrame` counts frames that reached a track (metrics). */
   constructor(private readonly onFrame: () => void = () => undefined) {}
-
-  private waiting: Array<() => void> = [];
 
   attach(track: AudioSink): void {
     this.track = track;
@@ -26,7 +26,15 @@ export class RoomSink implements AudioSink {
     return this.track !== undefined;
   }
 
+  /** No track will come back: captures return at once from now on. */
+  close(): void {
+    this.closed = true;
+    this.track = undefined;
+    this.release();
+  }
+
   async capture(samples: Int16Array): Promise<void> {
+    if (this.closed) return;
     if (!this.track) {
       await new Promise<void>((resolve) => this.waiting.push(resolve));
       // Released by clear() or attach(); a cleared frame is dropped.
@@ -39,6 +47,10 @@ export class RoomSink implements AudioSink {
   clear(): void {
     this.track?.clear();
     if (!this.track) this.release();
+  }
+
+  async drain(): Promise<void> {
+    await this.track?.drain();
   }
 
   async republish(): Promise<void> {

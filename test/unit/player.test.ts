@@ -38,6 +38,7 @@ class FakeSink implements AudioSink {
   clear(): void {
     this.cleared++;
   }
+  async drain(): Promise<void> {}
   async republish(): Promise<void> {}
 }
 
@@ -72,15 +73,24 @@ describe('Player', () => {
     expect(values.slice(0, 9)).toEqual(started.slice(0, 3).flatMap((id) => Array(3).fill(songs.find((s) => s.id === id)!.value)));
   });
 
-  test('skip moves on and clears the queued audio', async () => {
-    const { sink, player, events } = setup([song('a', 1), song('b', 2)]);
+  test('skip fades the current song out over one frame and the next one in, without clearing the queue', async () => {
+    const { sink, player, events } = setup([song('a', 1000), song('b', 2000)]);
     player.start();
-    await events.next((e) => e.startsWith('started'), 'first song');
-    const before = sink.cleared;
-    const next = player.skip();
-    expect(sink.cleared).toBeGreaterThan(before);
-    await events.next((e) => e === `started ${next!.id}`, 'skipped-to song', 15000, 1);
-    await player.stop();
+    try {
+      await events.next((e) => e.startsWith('started'), 'first song');
+      const from = sink.frames.items.length;
+      const next = player.skip();
+      await events.next((e) => e === `started ${next!.id}`, 'skipped-to song', 15000, 1);
+      expect(sink.cleared).toBe(0);
+      const after = sink.frames.items.slice(from);
+      const nextValue = next!.id === 'a' ? 1000 : 2000;
+      const firstOfNext = after.findIndex((v) => v === Math.round(nextValue * 0.25));
+      expect(firstOfNext).toBeGreaterThan(0);
+      // The frame before the next song's first (faded-in) frame is the fade-out: 3/4 of full level.
+      expect(after[firstOfNext - 1]).toBe(Math.round((nextValue === 1000 ? 2000 : 1000) * 0.75));
+    } finally {
+      await player.stop();
+    }
   });
 
   test('a failing song is reported and the next one plays', async () => {

@@ -1,0 +1,159 @@
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { Daemon } from '../support/daemon';
+import { AUDIBLE_RMS, Listener } from '../support/listener';
+import { AppClient } from '../support/mqtt-client';
+import { hzOf, stackInfo } from '../support/stack';
+import { Observations } from '../support/waiter';
+
+const POP = [hzOf('Pop One'), hzOf('Pop Two'), hzOf('Pop Three')];
+
+/** ffmpeg processes whose parent is `pid`. */
+function ffmpegChildren(pid: number): number {
+  let n = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[1]) === pid && stat.includes('(ffmpeg)')) n++;
+    } catch {
+      /* ended meanwhile */
+    }
+  }
+  return n;
+}
+
+/** Polls a condition on the system (process table) until it holds: there is no event to wait on. */
+async function eventually(cond: () => boolean, what: string, timeoutMs = 10000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+describe('audio engine (real stack, measured at the listener)', () => {
+  const cleanup: Array<() => Promise<unknown>> = [];
+  afterEach(async () => {
+    for (const c of cleanup.splice(0).reverse()) await c().catch(() => undefined);
+  });
+
+  async function setup(overrides = {}): Promise<{ daemon: Daemon; app: AppClient }> {
+    const daemon = await Daemon.start(overrides);
+    cleanup.push(() => daemon.stop());
+    const app = await AppClient.connect(daemon.baseTopic);
+    cleanup.push(() => app.close());
+    return { daemon, app };
+  }
+
+  async function listen(room: string): Promise<Listener> {
+    const l = await Listener.join(room);
+    cleanup.push(() => l.stop());
+    return l;
+  }
+
+  test('two songs back to back: no added silence between them (≤ 20 ms)', async () => {
+    const { app } = await setup();
+    const l = await listen('audio-gapless');
+    await app.command('aabbccddeea1', { type: 'start_continuous_music', language: 'English', genre: 'pop', session_id: 'audio-gapless' });
+    const first = await l.hearTone(POP, 'first song');
+    const at = l.mark;
+    const second = await l.hearTone(POP.filter((hz) => hz !== first), 'second song', at, 15000);
+    // Between the last frame of the first tone and the first frame of the second: count silent frames.
+    const frames = l.frames;
+    const isTone = (hz: number) => (f: { rms?: number; hz?: number }) => (f.rms ?? 0) >= AUDIBLE_RMS && Math.abs((f.hz ?? 0) - hz) < 12;
+    const firstOfSecond = frames.findIndex((f, i) => i > 0 && isTone(second)(f) && isTone(first)(frames[i - 1]!) === false && frames.slice(i, i + 5).every(isTone(second)));
+    const lastOfFirst = frames.slice(0, firstOfSecond).map(isTone(first)).lastIndexOf(true);
+    const between = frames.slice(lastOfFirst + 1, firstOfSecond);
+    const silentMs = between.filter((f) => (f.rms ?? 0) < AUDIBLE_RMS / 4).length * 10;
+    expect(lastOfFirst).toBeGreaterThan(0);
+    expect(silentMs).toBeLessThanOrEqual(20);
+  });
+
+  test('volume 100 → 25 drops the level by 12 dB (±1 dB) without a click', async () => {
+    const { app } = await setup();
+    const l = await listen('audio-volume');
+    await app.command('aabbccddeea2', { type: 'start_continuous_music', language: 'English', genre: 'rock', session_id: 'audio-volume' });
+    await l.hearTone([hzOf('Rock One')], 'rock', 0, 15000, 40);
+    const loud = median(l.frames.slice(-30).map((f) => f.rms ?? 0));
+    const mark = l.mark;
+    await app.command('aabbccddeea2', { type: 'set_volume', volume: 25 });
+    // The queue (300 ms) plays out first; then 30 frames at the new level.
+    await l.lines.until((items) => items.length - mark > 80, 'frames after the change');
+    const after = l.lines.items.slice(mark).filter((h) => h.rms !== undefined);
+    const quiet = median(after.slice(-30).map((f) => f.rms ?? 0));
+    expect(20 * Math.log10(quiet / loud)).toBeCloseTo(-12, 0);
+    // No frame during the change is louder than before it: no click.
+    expect(Math.max(...after.map((f) => f.rms ?? 0))).toBeLessThan(loud * 1.1);
+  });
+
+  test('a 404 URL and a corrupt file are skipped and reported; the good song plays', async () => {
+    const dir = mkdtempSync(join(stackInfo().workDir, 'bad-'));
+    writeFileSync(join(dir, 'corrupt.mp3'), Buffer.from(Array.from({ length: 50000 }, (_, i) => (i * 7919) % 256)));
+    copyFileSync(join(stackInfo().workDir, 'tracks', 'rock-one-1320hz.mp3'), join(dir, 'good.mp3'));
+    const server: Server = createServer((_req, res) => res.writeHead(404).end('not found'));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    cleanup.push(() => {
+      server.closeAllConnections();
+      return new Promise((r) => server.close(r));
+    });
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/missing.mp3`;
+    const songs = [
+      { title: 'Missing', language: 'Test', genres: ['bad'], url },
+      { title: 'Corrupt', language: 'Test', genres: ['bad'], file: 'corrupt.mp3' },
+      { title: 'Good', language: 'Test', genres: ['mixed'], file: 'good.mp3' },
+    ];
+    writeFileSync(join(dir, 'catalog.json'), JSON.stringify({ songs }));
+    writeFileSync(join(dir, 'bad-only.json'), JSON.stringify({ songs: songs.slice(0, 2) }));
+
+    const { daemon, app } = await setup({ catalog: { location: join(dir, 'catalog.json') }, audio: { maxFailuresInRow: 3 } });
+    const l = await listen('audio-failures');
+    await app.command('aabbccddeea3', { type: 'start_continuous_music', language: 'Test', session_id: 'audio-failures' });
+    await l.hearTone([hzOf('Rock One')], 'the good song');
+    const failedSong = (id: string) => (x: { message?: unknown; song?: unknown }) => String(x.message).startsWith('song failed') && x.song === id;
+    await daemon.lines.until((ls) => ls.some(failedSong('test/missing')) && ls.some(failedSong('test/corrupt')), 'both failures logged', 20000);
+    const failed = await l.data('music_control', 'music_song_failed');
+    expect(failed).toMatchObject({ song_id: expect.stringMatching(/test\/(missing|corrupt)/), error: expect.any(String) });
+    expect(daemon.proc.exitCode).toBeNull();
+    await app.command('aabbccddeea3', { type: 'stop_continuous_music' });
+
+    // Only bad songs: after 3 failures in a row the room stops with an error state.
+    const { app: app2 } = await setup({ catalog: { location: join(dir, 'bad-only.json') }, audio: { maxFailuresInRow: 3 } });
+    const l2 = await listen('audio-all-bad');
+    void l2;
+    await app2.command('aabbccddeea4', { type: 'start_continuous_music', session_id: 'audio-all-bad' });
+    const status = await app2.status('aabbccddeea4', (s) => s.state === 'error', 'error state after repeated failures', 0, 30000);
+    expect(status.json?.error).toMatch(/3 songs in a row failed/);
+  }, 90000);
+
+  test('50 rapid skips: the room still plays and ffmpeg processes return to at most 2', async () => {
+    const { daemon, app } = await setup();
+    const l = await listen('audio-skips');
+    await app.command('aabbccddeea5', { type: 'start_continuous_music', language: 'English', genre: 'pop', session_id: 'audio-skips' });
+    await l.hearTone(POP, 'music before the skips');
+    const replies = new Observations<number>();
+    let peak = 0;
+    await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        app.command('aabbccddeea5', { type: 'skip_music' }).then((r) => {
+          peak = Math.max(peak, ffmpegChildren(daemon.pid));
+          replies.push(i);
+          expect(r).toMatchObject({ ok: true });
+        }),
+      ),
+    );
+    const mark = l.mark;
+    await l.hearTone(POP, 'music after 50 skips', mark);
+    await eventually(() => ffmpegChildren(daemon.pid) <= 2, 'at most 2 ffmpeg processes');
+    expect(peak).toBeLessThanOrEqual(2);
+    expect(daemon.proc.exitCode).toBeNull();
+  }, 90000);
+});
