@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import './ops/rtc-log-level';
 import { parseArgs } from 'node:util';
 import { configReference } from './config/reference';
 import { runDaemon } from './ops/daemon';
