@@ -1,4 +1,5 @@
 import ffmpeg from 'fluent-ffmpeg';
+import type { ChildProcess } from 'node:child_process';
 import { type Readable, Transform } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { bytesPerMs, type PcmFormat } from './pcm-format';
@@ -22,7 +23,10 @@ export class SongDecoder {
   readonly output: Readable;
   /** Resolves when ffmpeg has decoded the whole song; rejects when it fails, stalls or is killed. */
   readonly finished: Promise<void>;
+  /** Resolves when no ffmpeg process of this decoder runs any more (or none was ever started). */
+  readonly exited: Promise<void>;
   private readonly command: ffmpeg.FfmpegCommand;
+  private process: ChildProcess | undefined;
   private ended = false;
   private killedReason: string | undefined;
   private stallTimer: NodeJS.Timeout | undefined;
@@ -50,13 +54,26 @@ export class SongDecoder {
       .audioFrequency(opts.format.sampleRate)
       .format('s16le');
 
+    // fluent-ffmpeg spawns asynchronously (after probing capabilities) and its kill() is a no-op
+    // before that: a decoder killed early (rapid skips) must kill its process as soon as it exists.
+    let exited: () => void = () => undefined;
+    this.exited = new Promise<void>((resolve) => (exited = resolve));
+    this.command.on('start', () => {
+      const proc = (this.command as unknown as { ffmpegProc?: ChildProcess }).ffmpegProc;
+      this.process = proc;
+      if (!proc || proc.exitCode !== null || proc.signalCode !== null) return exited();
+      proc.once('exit', () => exited());
+      if (this.killedReason !== undefined) proc.kill('SIGKILL');
+    });
     this.finished = new Promise<void>((resolve, reject) => {
       this.command.on('end', () => {
         this.settle();
+        if (!this.process) exited();
         resolve();
       });
       this.command.on('error', (err: Error, _stdout: string | null, stderr: string | null) => {
         this.settle();
+        if (!this.process) exited(); // never spawned (bad binary, probe failure)
         out.end();
         reject(new Error(this.killedReason ?? describeFailure(err, stderr)));
       });
@@ -69,9 +86,10 @@ export class SongDecoder {
 
   /** Ends ffmpeg now. Safe to call more than once and after it finished. */
   kill(reason = 'decoder stopped'): void {
-    if (this.ended) return;
+    if (this.ended || this.killedReason !== undefined) return;
     this.killedReason = reason;
-    this.command.kill('SIGKILL');
+    if (this.stallTimer) clearInterval(this.stallTimer);
+    this.process?.kill('SIGKILL');
     this.output.destroy();
   }
 

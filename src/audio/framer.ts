@@ -27,6 +27,17 @@ export class Framer {
     this.pending = Buffer.from(data);
   }
 
+  /**
+   * Hands over the partial frame (whole samples) and forgets it: at the end of a song it is the
+   * start of the next song's first frame (gapless), or the last bit of a crossfade tail.
+   */
+  takeRemainder(): Int16Array {
+    const samples = new Int16Array(Math.floor(this.pending.length / BYTES_PER_SAMPLE));
+    Buffer.from(samples.buffer).set(this.pending.subarray(0, samples.byteLength));
+    this.pending = Buffer.alloc(0);
+    return samples;
+  }
+
   /** Drops the partial frame (skip, stop): it belongs to a song that will not continue. */
   reset(): void {
     this.pending = Buffer.alloc(0);

@@ -79,6 +79,8 @@ export const schema = {
     stallMs: { doc: 'A source that delivers no audio for this long while playback waits counts as failed, ms.', format: intInRange(1000, 120000), default: 10000, env: 'AUDIO_STALL_MS' },
     networkTimeoutMs: { doc: 'Read timeout for http(s) song URLs, ms.', format: intInRange(1000, 120000), default: 10000, env: 'AUDIO_NETWORK_TIMEOUT_MS' },
     maxFailuresInRow: { doc: 'After this many songs in a row fail, the room stops with an error status.', format: intInRange(1, 100), default: 5, env: 'AUDIO_MAX_FAILURES_IN_ROW' },
+    crossfadeMs: { doc: 'Overlap of consecutive songs with an equal-power crossfade, ms (rounded up to whole frames); 0 = gapless, no overlap.', format: intInRange(0, 10000, 10), default: 0, env: 'AUDIO_CROSSFADE_MS' },
+    fadeMs: { doc: 'Fade-out on skip, pause and stop (and fade-in after), ms, so the cut is never a click; 0 = cut at once.', format: intInRange(0, 1000), default: 30, env: 'AUDIO_FADE_MS' },
     ffmpegPath: { doc: 'ffmpeg binary; empty = the one bundled by @ffmpeg-installer/ffmpeg.', format: String, default: '', env: 'FFMPEG_PATH' },
   },
   sessions: {
@@ -126,7 +128,7 @@ export interface AppConfig {
     connectTimeoutMs: number;
   };
   catalog: { location: string; refreshSeconds: number };
-  audio: { sampleRate: number; channels: 1 | 2; frameMs: number; queueMs: number; readAheadMs: number; stallMs: number; networkTimeoutMs: number; maxFailuresInRow: number; ffmpegPath: string };
+  audio: { sampleRate: number; channels: 1 | 2; frameMs: number; queueMs: number; readAheadMs: number; stallMs: number; networkTimeoutMs: number; maxFailuresInRow: number; crossfadeMs: number; fadeMs: number; ffmpegPath: string };
   sessions: { max: number; emptyRoomTimeoutMs: number; rejoinTimeoutMs: number };
   http: { host: string; port: number };
   log: { level: 'error' | 'warn' | 'info' | 'debug' };

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'eventemitter3';
 import type { Song } from '../catalog/song';
-import { Framer } from '../audio/framer';
+import { crossfadeFrame, Fader } from '../audio/crossfade';
+import { FrameReader } from '../audio/frame-reader';
 import { Gain } from '../audio/gain';
 import type { Playlist } from './playlist';
 import type { AudioSink, Decoder, DecoderFactory } from './types';
@@ -17,24 +18,59 @@ export interface PlayerEvents {
 }
 
 export interface PlayerOptions {
+  /** Samples per frame across all channels. */
   frameSamples: number;
   maxFailuresInRow: number;
   volume?: number;
+  /** Interleaved channels in a frame; fades move per instant, not per sample. Default 1. */
+  channels?: number;
+  /** Sample frames (per channel) of the fade-out on skip, pause and stop, and of the fade-in after. Default: one frame. */
+  fadeSamples?: number;
+  /** Frames by which consecutive songs overlap (equal-power crossfade). 0 (default): gapless, no overlap. */
+  crossfadeFrames?: number;
+  /** Longest wait for a killed decoder's process to be gone before another one starts. Default 2000 ms. */
+  retireTimeoutMs?: number;
 }
 
-type SongOutcome = { kind: 'ended' } | { kind: 'interrupted' } | { kind: 'failed'; error: Error };
+/** The last frames of a song, mixed into the first frames of the next one. */
+interface Tail {
+  frames: Int16Array[];
+  /** Sample frames of the crossfade mixed so far, and in all. */
+  position: number;
+  length: number;
+}
+
+/** What one song leaves to the next: samples short of a whole frame (gapless) or a crossfade tail. */
+interface Handover {
+  carry?: Int16Array;
+  tail?: Tail;
+}
+
+type SongOutcome = { kind: 'ended'; handover: Handover } | { kind: 'interrupted' } | { kind: 'failed'; error: Error; handover: Handover };
 
 /**
  * Plays a playlist into a sink, song after song, until stopped. One awaited loop per room. Commands
- * (skip, previous, pause, stop) change the playlist synchronously and interrupt the loop, which then
- * picks up `playlist.current()`. The next song starts decoding as soon as the current decoder has
- * finished, so it is ready before the current song's read-ahead runs out: no gap between songs.
+ * (skip, previous, pause, stop) change the playlist synchronously and interrupt the loop, which fades
+ * out what plays and picks up `playlist.current()`.
+ *
+ * Gapless: the next song starts decoding as soon as the current decoder has finished (its last
+ * `readAheadMs` are buffered), and the partial frame at the end of a song is completed by the next
+ * song's first samples. With a crossfade, the loop reads `crossfadeFrames` ahead; when the song ends
+ * within them, they become the tail that the next song's first frames are mixed with.
+ *
+ * At most two decoders (ffmpeg processes) run per player, the current one and the prefetched next
+ * one: a new decoder starts only once the killed ones are gone.
  */
 export class Player extends EventEmitter<PlayerEvents> {
-  private readonly framer: Framer;
   private readonly gain: Gain;
+  private readonly fader: Fader;
+  private readonly channels: number;
+  private readonly crossfadeFrames: number;
   private current: Decoder | undefined;
   private prefetched: { song: Song; decoder: Decoder } | undefined;
+  private prefetching = false;
+  /** Killed decoders whose processes may still be running. */
+  private readonly retiring = new Set<Promise<void>>();
   /** Bumped by every manual move; a song whose generation is stale was interrupted. */
   private generation = 0;
   private stopping = false;
@@ -51,8 +87,10 @@ export class Player extends EventEmitter<PlayerEvents> {
     private readonly opts: PlayerOptions,
   ) {
     super();
-    this.framer = new Framer(opts.frameSamples);
+    this.channels = opts.channels ?? 1;
     this.gain = new Gain(opts.volume ?? 100);
+    this.fader = new Fader(opts.fadeSamples ?? opts.frameSamples / this.channels, this.channels);
+    this.crossfadeFrames = Math.max(0, opts.crossfadeFrames ?? 0);
   }
 
   get running(): boolean {
@@ -95,7 +133,7 @@ export class Player extends EventEmitter<PlayerEvents> {
     this.skip();
   }
 
-  /** Pauses after fading out the next frame; the queued audio plays out first. */
+  /** Pauses after a fade-out; the queued audio plays out first. */
   pause(): void {
     this.paused = true;
   }
@@ -116,13 +154,13 @@ export class Player extends EventEmitter<PlayerEvents> {
   }
 
   /**
-   * Moves the loop on. The queue is not cleared: its audio (at most queueMs) plays out, the frame
-   * after it fades to silence, and the next song fades in, so a skip is never a click. Only a loop
-   * that waits for its decoder has no frame to fade, and its decoder is ended at once.
+   * Moves the loop on. The queue is not cleared: its audio (at most queueMs) plays out, the song
+   * fades out over the next `fadeSamples`, and the next song fades in, so a skip is never a click.
+   * Only a loop that waits for its decoder has nothing to fade, and its decoder is ended at once.
    */
   private interrupt(): void {
     this.generation++;
-    if (this.waitingForData) this.current?.kill('interrupted');
+    if (this.waitingForData && this.current) this.retire(this.current, 'interrupted');
     this.wakeUp();
   }
 
@@ -134,6 +172,7 @@ export class Player extends EventEmitter<PlayerEvents> {
 
   private async run(): Promise<void> {
     let failuresInRow = 0;
+    let handover: Handover = {};
     while (!this.stopping) {
       const song = this.playlist.current();
       if (!song) {
@@ -141,9 +180,13 @@ export class Player extends EventEmitter<PlayerEvents> {
         return;
       }
       const generation = this.generation;
-      const outcome = await this.playSong(song, generation);
+      const outcome = await this.playSong(song, generation, handover);
       if (this.stopping) return;
-      if (outcome.kind === 'interrupted') continue; // the command already moved the playlist
+      if (outcome.kind === 'interrupted') {
+        handover = {}; // faded out: nothing of the old song carries over
+        continue; // the command already moved the playlist
+      }
+      handover = outcome.handover;
       if (outcome.kind === 'failed') {
         this.emit('songFailed', song, outcome.error);
         if (++failuresInRow >= this.opts.maxFailuresInRow) {
@@ -158,67 +201,121 @@ export class Player extends EventEmitter<PlayerEvents> {
     }
   }
 
-  private async playSong(song: Song, generation: number): Promise<SongOutcome> {
-    const decoder = this.takeDecoder(song);
-    this.current = decoder;
+  private async playSong(song: Song, generation: number, handover: Handover): Promise<SongOutcome> {
     const interrupted = (): boolean => generation !== this.generation || this.stopping;
+    const p = this.prefetched;
+    if (p && p.song.id !== song.id) {
+      this.prefetched = undefined;
+      this.retire(p.decoder, 'prefetched song no longer next');
+    }
+    await this.retired();
+    if (interrupted()) return { kind: 'interrupted' };
+
+    let decoder: Decoder;
+    try {
+      decoder = this.takeDecoder(song);
+    } catch (err) {
+      return { kind: 'failed', error: asError(err), handover };
+    }
+    this.current = decoder;
     decoder.finished.then(
       () => {
-        if (this.current === decoder && !interrupted()) this.prefetch();
+        if (this.current === decoder && !interrupted()) void this.prefetch(() => this.current === decoder && !interrupted());
       },
       () => undefined,
     );
+    this.fader.fadeIn(); // after a skip the new song rises from the silence the old one faded to
+
+    const reader = new FrameReader(decoder.output, this.opts.frameSamples, handover.carry);
+    let tail = handover.tail;
+    const mixing = (): boolean => tail !== undefined && tail.frames.length > 0;
+    /** A frame read but not yet played when a command came: the fade-out starts with it. */
+    let held: Int16Array | undefined;
+    const nextNow = (): Int16Array | undefined => {
+      const f = held ?? reader.nextNow() ?? (mixing() ? new Int16Array(this.opts.frameSamples) : undefined);
+      held = undefined;
+      return f && mixing() ? this.mixTail(tail!, f) : f;
+    };
     let frames = 0;
-    const chunks = decoder.output[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    const leftOver = (): Handover =>
+      frames === 0 && mixing() ? { tail } : this.crossfadeFrames > 0 ? { tail: makeTail(reader.rest(), this.opts.frameSamples / this.channels) } : { carry: reader.remainder() };
+
     try {
       for (;;) {
-        this.waitingForData = true;
-        const next = await chunks.next().finally(() => (this.waitingForData = false));
-        if (next.done) break;
-        for (const frame of this.framer.push(next.value)) {
-          if (interrupted()) return await this.fadeOutWith(frame);
-          if (this.paused) {
-            await this.captureFrame(this.gain.fadeOut(frame));
-            while (this.paused && !interrupted()) await new Promise<void>((r) => (this.wake = r));
-            if (interrupted()) return this.interrupted();
-            continue; // the faded frame was this one; the next fades back in
+        if (interrupted() || this.paused) {
+          await this.fadeOut(nextNow);
+          while (this.paused && !interrupted()) await new Promise<void>((r) => (this.wake = r));
+          if (interrupted()) {
+            if (this.stopping) await this.sink.drain();
+            return { kind: 'interrupted' };
           }
-          await this.captureFrame(this.gain.apply(frame));
-          if (frames++ === 0) this.emit('songStarted', song);
+          this.fader.fadeIn(); // resumed
+          continue;
         }
-        if (interrupted()) return this.interrupted();
+        if (this.crossfadeFrames > 0 && frames > 0 && !mixing() && !held) {
+          const ending = await this.whileWaiting(reader.endsWithin(this.crossfadeFrames));
+          if (interrupted() || this.paused) continue;
+          if (ending) break; // the rest of this song is the next song's crossfade tail
+        }
+        held = held ?? (await this.whileWaiting(reader.next()));
+        if (interrupted() || this.paused) continue;
+        let frame = held;
+        held = undefined;
+        if (!frame) {
+          if (!mixing()) break;
+          frame = new Int16Array(this.opts.frameSamples); // a song shorter than the crossfade: the tail fades out alone
+        }
+        await this.output(mixing() ? this.mixTail(tail!, frame) : frame);
+        if (frames++ === 0) this.emit('songStarted', song);
       }
       await decoder.finished;
       if (interrupted()) return { kind: 'interrupted' };
-      if (frames === 0) return { kind: 'failed', error: new Error('song produced no audio') };
-      return { kind: 'ended' };
+      if (frames === 0) return { kind: 'failed', error: new Error('song produced no audio'), handover: leftOver() };
+      return { kind: 'ended', handover: leftOver() };
     } catch (err) {
-      if (interrupted()) return this.interrupted();
-      decoder.kill();
-      return { kind: 'failed', error: err instanceof Error ? err : new Error(String(err)) };
+      if (interrupted()) return { kind: 'interrupted' };
+      return { kind: 'failed', error: asError(err), handover: leftOver() };
     } finally {
       if (this.current === decoder) this.current = undefined;
-      decoder.kill();
+      this.retire(decoder, 'song over');
     }
   }
 
-  /** The frame after an interruption fades the song out; a stop also lets the queue play out. */
-  private async fadeOutWith(frame: Int16Array): Promise<SongOutcome> {
-    await this.captureFrame(this.gain.fadeOut(frame));
-    if (this.stopping) await this.sink.drain();
-    return this.interrupted();
+  /** Fades what plays to silence with the frames at hand; a starved source is not waited for. */
+  private async fadeOut(nextNow: () => Int16Array | undefined): Promise<void> {
+    this.fader.fadeOut();
+    while (!this.fader.silent) {
+      const frame = nextNow();
+      if (!frame) return;
+      await this.output(frame);
+    }
   }
 
-  private interrupted(): SongOutcome {
-    this.framer.reset();
-    return { kind: 'interrupted' };
+  private mixTail(tail: Tail, incoming: Int16Array): Int16Array {
+    const outgoing = tail.frames.shift()!;
+    const mixed = crossfadeFrame(outgoing, incoming, tail.position, tail.length, this.channels);
+    tail.position += incoming.length / this.channels;
+    return mixed;
+  }
+
+  private async whileWaiting<T>(p: Promise<T>): Promise<T> {
+    this.waitingForData = true;
+    try {
+      return await p;
+    } finally {
+      this.waitingForData = false;
+    }
+  }
+
+  private async output(frame: Int16Array): Promise<void> {
+    await this.captureFrame(this.gain.apply(this.fader.apply(frame)));
   }
 
   private async captureFrame(frame: Int16Array): Promise<void> {
     try {
       await this.sink.capture(frame);
     } catch (err) {
-      this.emit('outputError', err instanceof Error ? err : new Error(String(err)));
+      this.emit('outputError', asError(err));
       await this.sink.republish();
     }
   }
@@ -227,20 +324,59 @@ export class Player extends EventEmitter<PlayerEvents> {
     const p = this.prefetched;
     this.prefetched = undefined;
     if (p && p.song.id === song.id) return p.decoder;
-    p?.decoder.kill('prefetched song no longer next');
+    if (p) this.retire(p.decoder, 'prefetched song no longer next');
     return this.openDecoder(song);
   }
 
-  private prefetch(): void {
-    const next = this.playlist.peekNext();
-    if (!next || this.prefetched || this.stopping) return;
-    this.prefetched = { song: next, decoder: this.openDecoder(next) };
+  private async prefetch(stillWanted: () => boolean): Promise<void> {
+    if (this.prefetching) return;
+    this.prefetching = true;
+    try {
+      await this.retired();
+      const next = this.playlist.peekNext();
+      if (!next || this.prefetched || this.stopping || !stillWanted()) return;
+      this.prefetched = { song: next, decoder: this.openDecoder(next) };
+    } catch {
+      /* a decoder that cannot even start fails again, and is reported, when its song comes up */
+    } finally {
+      this.prefetching = false;
+    }
   }
 
-  private cleanup(): void {
-    this.current?.kill('player stopped');
-    this.prefetched?.decoder.kill('player stopped');
+  /** Ends a decoder and remembers it until its process is gone (bounded). */
+  private retire(decoder: Decoder, reason: string): void {
+    decoder.kill(reason);
+    const gone = settledWithin(decoder.exited ?? decoder.finished, this.opts.retireTimeoutMs ?? 2000);
+    this.retiring.add(gone);
+    void gone.then(() => this.retiring.delete(gone));
+  }
+
+  private async retired(): Promise<void> {
+    while (this.retiring.size > 0) await Promise.all([...this.retiring]);
+  }
+
+  private async cleanup(): Promise<void> {
+    if (this.current) this.retire(this.current, 'player stopped');
+    if (this.prefetched) this.retire(this.prefetched.decoder, 'player stopped');
     this.current = this.prefetched = undefined;
+    await this.retired();
     this.loop = undefined;
   }
 }
+
+function makeTail(frames: Int16Array[], samplesPerChannelFrame: number): Tail | undefined {
+  return frames.length > 0 ? { frames, position: 0, length: frames.length * samplesPerChannelFrame } : undefined;
+}
+
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+/** Resolves when `p` settles either way, or after `ms`. */
+async function settledWithin(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p.then(noop, noop), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}
+
+function noop(): void {}

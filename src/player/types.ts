@@ -18,6 +18,9 @@ export interface Decoder {
   readonly output: Readable;
   readonly finished: Promise<void>;
   readonly done: boolean;
+  /** Resolves when the decoder's process is gone (after `kill` or the end); absent: `finished` settling says so. */
+  readonly exited?: Promise<void>;
+  /** Ends the decode now; safe to call more than once. */
   kill(reason?: string): void;
 }
 

@@ -21,6 +21,10 @@ export interface SessionDeps {
   catalog: () => Catalog;
   rng: () => number;
   frameSamples: number;
+  /** Channels, fade and crossfade lengths of the player (see PlayerOptions). */
+  channels?: number;
+  fadeSamples?: number;
+  crossfadeFrames?: number;
   maxFailuresInRow: number;
   rejoinTimeoutMs: number;
   emptyRoomTimeoutMs: number;
@@ -114,6 +118,9 @@ export class RoomSession extends EventEmitter<SessionEvents> {
 
     const player = new Player(new Playlist(selection.songs, this.deps.rng), presence.sink, this.deps.openDecoder, {
       frameSamples: this.deps.frameSamples,
+      channels: this.deps.channels,
+      fadeSamples: this.deps.fadeSamples,
+      crossfadeFrames: this.deps.crossfadeFrames,
       maxFailuresInRow: this.deps.maxFailuresInRow,
     });
     this.player = player;
