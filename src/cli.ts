@@ -13,8 +13,9 @@ const USAGE = `usage:
   music-bridge dev                          set up and start Mosquitto, LiveKit, a sample catalog and
                                              the daemon on this machine (Ctrl-C stops all)
   music-bridge listen DEVICE | --room ROOM [--wav FILE] [--json] [--seconds N] [--url URL] [--identity ID]
-                                             join the device's room (from its status) or a room and
-                                             show what the bot plays with a level meter; --wav records
+                    [--tones HZ,HZ]          join the device's room (from its status) or a room and
+                                             show what the bot plays with a level meter; --wav records;
+                                             --json --tones adds each frame's level at those frequencies
   music-bridge status [DEVICE] [--json]      the retained statuses as a table (--json: one per line)
   music-bridge send DEVICE ACTION [ARG] [--language L] [--genre G] [--session S] [--timeout SEC]
                                              ACTION: start, stop, skip, previous, pause, resume,
@@ -43,12 +44,15 @@ async function main(argv: string[]): Promise<number> {
           json: { type: 'boolean', default: false },
           seconds: { type: 'string' },
           identity: { type: 'string' },
+          tones: { type: 'string' },
           config: { type: 'string', short: 'c' },
         },
         strict: true,
       });
       if (!values.room && !positionals[0]) throw new UsageError('listen needs a DEVICE or --room ROOM');
-      return runListen({ room: values.room, device: positionals[0], wav: values.wav, url: values.url, identity: values.identity, json: values.json ?? false, seconds: values.seconds ? Number(values.seconds) : undefined, configFile: values.config ?? process.env.MUSIC_BRIDGE_CONFIG });
+      const tones = values.tones?.split(',').map(Number);
+      if (tones?.some((hz) => !(hz > 0))) throw new UsageError('--tones takes frequencies in Hz, e.g. --tones 440,880');
+      return runListen({ room: values.room, device: positionals[0], wav: values.wav, url: values.url, identity: values.identity, json: values.json ?? false, tones, seconds: values.seconds ? Number(values.seconds) : undefined, configFile: values.config ?? process.env.MUSIC_BRIDGE_CONFIG });
     }
     case 'dev':
       return runDev();

@@ -41,3 +41,28 @@ export function analyseFrame(samples: Int16Array, sampleRate: number, channels =
 export function toDb(rms: number): number {
   return rms > 0 ? 20 * Math.log10(rms) : -Infinity;
 }
+
+/**
+ * RMS level (0..1 of full scale) of the component at `hz` in the first channel, by a Hann-windowed
+ * single-bin DFT (Goertzel's question, answered directly). Unlike `hz`, which names only the
+ * dominant tone, this tells two overlapping tones apart, e.g. both songs during a crossfade. A 10 ms
+ * frame tells apart tones at least 200 Hz apart; leakage from a tone 400 Hz away is below -40 dB.
+ */
+export function toneLevel(samples: Int16Array, sampleRate: number, hz: number, channels = 1): number {
+  const n = Math.floor(samples.length / channels);
+  if (n < 2) return 0;
+  const w = (2 * Math.PI * hz) / sampleRate;
+  let re = 0;
+  let im = 0;
+  let windowSum = 0;
+  for (let i = 0; i < n; i++) {
+    const win = 0.5 - 0.5 * Math.cos((2 * Math.PI * i) / (n - 1));
+    const v = (samples[i * channels]! / 32768) * win;
+    re += v * Math.cos(w * i);
+    im += v * Math.sin(w * i);
+    windowSum += win;
+  }
+  // A sine of amplitude A sums to A/2 of the window's weight; its RMS is A/√2.
+  const amplitude = (2 * Math.hypot(re, im)) / windowSum;
+  return amplitude / Math.SQRT2;
+}

@@ -1,7 +1,7 @@
 import { AudioStream, dispose, type RemoteTrack, Room, RoomEvent, TrackKind } from '@livekit/rtc-node';
 import { AccessToken } from 'livekit-server-sdk';
 import { randomBytes } from 'node:crypto';
-import { analyseFrame, toDb } from '../audio/analysis';
+import { analyseFrame, toDb, toneLevel } from '../audio/analysis';
 import { WavWriter } from '../audio/wav-writer';
 import { loadConfig } from '../config/load';
 import type { AppConfig } from '../config/schema';
@@ -18,6 +18,8 @@ export interface ListenOptions {
   /** Join as this identity (e.g. a device id, to be found by the discover room strategy). */
   identity?: string;
   json: boolean;
+  /** With --json, also report each frame's level at these frequencies (Hz), e.g. to see a crossfade. */
+  tones?: number[];
   seconds?: number;
   configFile?: string;
 }
@@ -27,7 +29,7 @@ const FRAME_MS = 10;
 
 /**
  * Joins a room as an ordinary participant and reports what it hears from the bot: with --json one
- * line per 10 ms frame ({t, rms, hz}) plus events (data messages, participants), else a level meter.
+ * line per 10 ms frame ({t, rms, hz}, and `tones` levels when asked) plus events (data messages, participants), else a level meter.
  */
 export async function runListen(o: ListenOptions): Promise<number> {
   const { config } = loadConfig({ file: o.configFile });
@@ -52,7 +54,7 @@ export async function runListen(o: ListenOptions): Promise<number> {
       for await (const frame of stream) {
         wav?.write(frame.data);
         const a = analyseFrame(frame.data, frame.sampleRate, frame.channels);
-        if (o.json) out({ rms: round(a.rms, 5), hz: round(a.hz, 1) });
+        if (o.json) out({ rms: round(a.rms, 5), hz: round(a.hz, 1), ...(o.tones?.length ? { tones: tonesOf(frame.data, frame.sampleRate, frame.channels, o.tones) } : {}) });
         else if (++meter % 10 === 0) process.stdout.write(`\r${meterBar(a.rms)} ${toDb(a.rms).toFixed(1).padStart(6)} dB ${a.hz.toFixed(0).padStart(5)} Hz `);
       }
     })();
@@ -96,6 +98,10 @@ async function roomOfDevice(config: AppConfig, device: string | undefined): Prom
   const [status] = await readRetainedStatuses(config, id.id, 3000);
   if (!status?.room) throw new Error(`device ${id.id} is not playing in any room (state: ${status?.state ?? 'unknown'}); use --room`);
   return status.room;
+}
+
+function tonesOf(samples: Int16Array, sampleRate: number, channels: number, tones: number[]): Record<string, number> {
+  return Object.fromEntries(tones.map((hz) => [String(hz), round(toneLevel(samples, sampleRate, hz, channels), 5)]));
 }
 
 function round(v: number, digits: number): number {

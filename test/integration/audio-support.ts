@@ -1,0 +1,143 @@
+import installer from '@ffmpeg-installer/ffmpeg';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { generateToneCatalog, type ToneSpec } from '../../src/catalog/tone-catalog';
+import { type Heard, Listener } from '../support/listener';
+import { LIVEKIT_KEY, LIVEKIT_SECRET, stackInfo } from '../support/stack';
+
+/** Helpers shared by the audio-*.test.ts integration tests. */
+
+/** A listener frame with levels at the frequencies it was asked about (`listen --tones`). */
+export type ToneFrame = Heard & { rms: number; tones: Record<string, number> };
+
+/** A real listener that also reports, per 10 ms frame, the level at each of `tones` (Hz). */
+export async function joinWithTones(room: string, tones: number[]): Promise<Listener> {
+  const l = new Listener(['listen', '--room', room, '--json', '--url', stackInfo().livekitUrl, '--tones', tones.join(',')], {
+    LIVEKIT_API_KEY: LIVEKIT_KEY,
+    LIVEKIT_API_SECRET: LIVEKIT_SECRET,
+    LOG_LEVEL: 'warn',
+  });
+  await l.lines.next((h) => h.event === 'joined', `listener joined ${room}`, 20000);
+  return l;
+}
+
+export function toneFrames(l: Listener, from = 0): ToneFrame[] {
+  return l.lines.items.slice(from).filter((h): h is ToneFrame => h.rms !== undefined && 'tones' in h);
+}
+
+/** Writes sine-tone songs (one frequency each) and their manifest into a fresh directory; returns the manifest. */
+export function toneCatalog(name: string, songs: ToneSpec[]): Promise<string> {
+  const dir = mkdtempSync(join(stackInfo().workDir, `${name}-`));
+  return generateToneCatalog(dir, songs, installer.path);
+}
+
+/** Live (not zombie) ffmpeg processes whose parent is `pid`, read from /proc. */
+export function ffmpegChildren(pid: number): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(ppid) === pid && state !== 'Z' && (comm === 'ffmpeg' || isFfmpeg(entry))) found.push(Number(entry));
+    } catch {
+      /* ended meanwhile */
+    }
+  }
+  return found;
+}
+
+function isFfmpeg(pid: string): boolean {
+  const argv0 = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0] ?? '';
+  return /(^|\/)ffmpeg$/.test(argv0);
+}
+
+/** True while process `pid` runs (a zombie has ended). */
+export function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Samples the process table every `everyMs` until stopped: there is no event for "a process
+ * started", so this is observation, not synchronisation.
+ */
+export function watchProcesses(sample: () => number[], everyMs = 10): { stop(): { peak: number; seen: Set<number> } } {
+  let peak = 0;
+  const seen = new Set<number>();
+  const take = (): void => {
+    const pids = sample();
+    peak = Math.max(peak, pids.length);
+    pids.forEach((p) => seen.add(p));
+  };
+  take();
+  const timer = setInterval(take, everyMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      take();
+      return { peak, seen };
+    },
+  };
+}
+
+/** Waits until `cond` holds, checking every 50 ms (for system state that has no event). */
+export async function eventually(cond: () => boolean, what: string, timeoutMs = 10000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? 0;
+}
+
+/** One change of song heard by the listener: the frames from the last solo frame of one tone to the first solo frame of the other. */
+export interface Transition {
+  from: number;
+  to: number;
+  /** Frames strictly between the two solo runs. */
+  between: ToneFrame[];
+  /** Frames in which both tones are heard at once, at least `overlapRatio` of their solo level. */
+  overlap: ToneFrame[];
+}
+
+/**
+ * Finds the song changes between the tones `a` and `b` in `frames`. A frame is "solo" for a tone
+ * when that tone is at least `soloRatio` of its solo level and the other is below `overlapRatio`
+ * of its own; solo levels are the medians of the frames where each tone dominates.
+ */
+export function transitions(frames: ToneFrame[], a: number, b: number, opts: { overlapRatio?: number; soloRatio?: number } = {}): Transition[] {
+  const overlapRatio = opts.overlapRatio ?? 0.1;
+  const soloRatio = opts.soloRatio ?? 0.5;
+  const level = (f: ToneFrame, hz: number): number => f.tones[String(hz)] ?? 0;
+  const full = (hz: number, other: number): number => median(frames.filter((f) => level(f, hz) > 4 * level(f, other)).map((f) => level(f, hz)));
+  const fullA = full(a, b);
+  const fullB = full(b, a);
+  const solo = (f: ToneFrame): number | undefined => {
+    if (level(f, a) >= soloRatio * fullA && level(f, b) < overlapRatio * fullB) return a;
+    if (level(f, b) >= soloRatio * fullB && level(f, a) < overlapRatio * fullA) return b;
+    return undefined;
+  };
+  const result: Transition[] = [];
+  let last: { hz: number; index: number } | undefined;
+  frames.forEach((f, i) => {
+    const hz = solo(f);
+    if (hz === undefined) return;
+    if (last && hz !== last.hz) {
+      const between = frames.slice(last.index + 1, i);
+      const overlap = between.filter((x) => level(x, a) >= overlapRatio * fullA && level(x, b) >= overlapRatio * fullB);
+      result.push({ from: last.hz, to: hz, between, overlap });
+    }
+    last = { hz, index: i };
+  });
+  return result;
+}
