@@ -30,7 +30,12 @@ export interface PlayerOptions {
   crossfadeFrames?: number;
   /** Longest wait for a killed decoder's process to be gone before another one starts. Default 2000 ms. */
   retireTimeoutMs?: number;
+  /** Pause before the second rebuild of a failing output, doubling up to 2 s. Default 100 ms. */
+  outputRetryMs?: number;
 }
+
+/** Captures that may fail in a row, each followed by a rebuilt track, before the player gives up. */
+export const MAX_OUTPUT_FAILURES_IN_ROW = 5;
 
 /** The last frames of a song, mixed into the first frames of the next one. */
 interface Tail {
@@ -79,6 +84,11 @@ export class Player extends EventEmitter<PlayerEvents> {
   private loop: Promise<void> | undefined;
   /** The loop is waiting for the decoder (no frame in hand to fade out). */
   private waitingForData = false;
+  /** Captures failed in a row; a broken output is rebuilt with growing pauses, then given up on. */
+  private outputFailures = 0;
+  private outputBroken: Error | undefined;
+  private signalStop: () => void = () => undefined;
+  private readonly stopSignal = new Promise<void>((resolve) => (this.signalStop = resolve));
 
   constructor(
     readonly playlist: Playlist,
@@ -149,6 +159,7 @@ export class Player extends EventEmitter<PlayerEvents> {
    */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.signalStop();
     this.interrupt();
     await this.loop;
   }
@@ -182,6 +193,10 @@ export class Player extends EventEmitter<PlayerEvents> {
       const generation = this.generation;
       const outcome = await this.playSong(song, generation, handover);
       if (this.stopping) return;
+      if (this.outputBroken) {
+        this.emit('failed', this.outputBroken);
+        return;
+      }
       if (outcome.kind === 'interrupted') {
         handover = {}; // faded out: nothing of the old song carries over
         continue; // the command already moved the playlist
@@ -312,12 +327,38 @@ export class Player extends EventEmitter<PlayerEvents> {
   }
 
   private async captureFrame(frame: Int16Array): Promise<void> {
+    if (this.outputBroken) return;
     try {
       await this.sink.capture(frame);
+      this.outputFailures = 0;
     } catch (err) {
-      this.emit('outputError', asError(err));
-      await this.sink.republish();
+      await this.recoverOutput(asError(err));
     }
+  }
+
+  /**
+   * Rebuilds the track after a failed capture (the frame is lost). Failures in a row wait longer
+   * before each rebuild, and after MAX_OUTPUT_FAILURES_IN_ROW the player gives up (the room ends
+   * with an error) instead of spinning on an output that cannot work.
+   */
+  private async recoverOutput(err: Error): Promise<void> {
+    const n = ++this.outputFailures;
+    this.emit('outputError', err);
+    if (n >= MAX_OUTPUT_FAILURES_IN_ROW) {
+      this.outputBroken = new Error(`audio output failed ${n} times in a row; last: ${err.message}`);
+      this.generation++; // ends the song; run() reports the failure
+      this.wakeUp();
+      return;
+    }
+    if (n > 1) await this.pauseUnlessStopped(Math.min(2000, (this.opts.outputRetryMs ?? 100) * 2 ** (n - 2)));
+    // A rebuild that fails shows as the next capture failing.
+    await this.sink.republish().catch(() => undefined);
+  }
+
+  private async pauseUnlessStopped(ms: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.stopSignal, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+    clearTimeout(timer);
   }
 
   private takeDecoder(song: Song): Decoder {
