@@ -1,4 +1,4 @@
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -6,39 +6,9 @@ import { Daemon } from '../support/daemon';
 import { AUDIBLE_RMS, Listener } from '../support/listener';
 import { AppClient } from '../support/mqtt-client';
 import { hzOf, stackInfo } from '../support/stack';
-import { Observations } from '../support/waiter';
+import { eventually, ffmpegChildren, median, running, toneCatalog, watchProcesses } from './audio-support';
 
 const POP = [hzOf('Pop One'), hzOf('Pop Two'), hzOf('Pop Three')];
-
-/** ffmpeg processes whose parent is `pid`. */
-function ffmpegChildren(pid: number): number {
-  let n = 0;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[1]) === pid && stat.includes('(ffmpeg)')) n++;
-    } catch {
-      /* ended meanwhile */
-    }
-  }
-  return n;
-}
-
-/** Polls a condition on the system (process table) until it holds: there is no event to wait on. */
-async function eventually(cond: () => boolean, what: string, timeoutMs = 10000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 describe('audio engine (real stack, measured at the listener)', () => {
   const cleanup: Array<() => Promise<unknown>> = [];
@@ -134,26 +104,40 @@ describe('audio engine (real stack, measured at the listener)', () => {
     expect(status.json?.error).toMatch(/3 songs in a row failed/);
   }, 90000);
 
-  test('50 rapid skips: the room still plays and ffmpeg processes return to at most 2', async () => {
+  test('50 rapid skips: the room still plays, never more than 2 ffmpeg processes run, none is left after stop', async () => {
     const { daemon, app } = await setup();
     const l = await listen('audio-skips');
     await app.command('aabbccddeea5', { type: 'start_continuous_music', language: 'English', genre: 'pop', session_id: 'audio-skips' });
     await l.hearTone(POP, 'music before the skips');
-    const replies = new Observations<number>();
-    let peak = 0;
-    await Promise.all(
-      Array.from({ length: 50 }, (_, i) =>
-        app.command('aabbccddeea5', { type: 'skip_music' }).then((r) => {
-          peak = Math.max(peak, ffmpegChildren(daemon.pid));
-          replies.push(i);
-          expect(r).toMatchObject({ ok: true });
-        }),
-      ),
-    );
+    // Sampled every 10 ms through the storm: the current and the prefetched decoder, no more.
+    const watch = watchProcesses(() => ffmpegChildren(daemon.pid));
+    const replies = await Promise.all(Array.from({ length: 50 }, () => app.command('aabbccddeea5', { type: 'skip_music' })));
+    expect(replies.every((r) => r.ok === true)).toBe(true);
     const mark = l.mark;
     await l.hearTone(POP, 'music after 50 skips', mark);
-    await eventually(() => ffmpegChildren(daemon.pid) <= 2, 'at most 2 ffmpeg processes');
+    await eventually(() => ffmpegChildren(daemon.pid).length <= 2, 'at most 2 ffmpeg processes');
+    const { peak, seen } = watch.stop();
     expect(peak).toBeLessThanOrEqual(2);
     expect(daemon.proc.exitCode).toBeNull();
+
+    await app.command('aabbccddeea5', { type: 'stop_continuous_music' });
+    await eventually(() => ffmpegChildren(daemon.pid).length === 0, 'no ffmpeg after stop');
+    expect([...seen].filter(running)).toEqual([]);
   }, 90000);
+
+  test('a daemon shutdown ends every ffmpeg process it started', async () => {
+    // Long songs: their decoders are still running (held back by the bounded read-ahead).
+    const catalog = await toneCatalog('long', [
+      { title: 'Long Low', language: 'Test', genres: ['long'], hz: 400, seconds: 30, format: 'mp3' },
+      { title: 'Long High', language: 'Test', genres: ['long'], hz: 1000, seconds: 30, format: 'mp3' },
+    ]);
+    const { daemon, app } = await setup({ catalog: { location: catalog } });
+    const l = await listen('audio-shutdown');
+    await app.command('aabbccddeea6', { type: 'start_continuous_music', session_id: 'audio-shutdown' });
+    await l.hearTone([400, 1000], 'music');
+    const seen = ffmpegChildren(daemon.pid);
+    expect(seen.length).toBeGreaterThan(0);
+    expect(await daemon.stop()).toBe(0);
+    expect(seen.filter(running)).toEqual([]);
+  });
 });
