@@ -41,6 +41,10 @@ export class MusicTrack {
     await source.captureFrame(new AudioFrame(samples, sampleRate, channels, samples.length / channels));
   }
 
+  get queuedMs(): number {
+    return this.source?.queuedDuration ?? 0;
+  }
+
   /** Drops queued audio at once. */
   clear(): void {
     this.source?.clearQueue();

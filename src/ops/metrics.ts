@@ -22,6 +22,11 @@ export class Metrics {
   });
   readonly refused = new Counter({ name: 'music_bridge_commands_refused_total', help: 'Commands refused before reaching a session, by error code.', labelNames: ['error'], registers: [this.registry] });
   readonly mqttConnected = new Gauge({ name: 'music_bridge_mqtt_connected', help: '1 while connected to the MQTT broker.', registers: [this.registry] });
+  readonly underrunSeconds = new Counter({
+    name: 'music_bridge_underrun_seconds_total',
+    help: 'Silence the rooms heard because the next frame came after the queue ran dry (the daemon fell behind).',
+    registers: [this.registry],
+  });
   readonly rejoins = new Counter({ name: 'music_bridge_room_rejoins_total', help: 'Times a session rejoined its room after losing the LiveKit connection.', registers: [this.registry] });
 
   constructor(statuses: () => DeviceStatus[]) {

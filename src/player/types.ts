@@ -9,6 +9,8 @@ export interface AudioSink {
   clear(): void;
   /** Resolves when the queued audio has played out. */
   drain(): Promise<void>;
+  /** Audio queued and not yet played, ms (when the sink can tell). */
+  readonly queuedMs?: number;
   /** Rebuilds the output after a capture failed. */
   republish(): Promise<void>;
 }

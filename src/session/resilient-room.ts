@@ -12,6 +12,7 @@ export interface ResilientRoomOptions {
   /** End when no other participant has been in the room this long (ms); 0 = never. */
   emptyRoomTimeoutMs: number;
   onFrame?: () => void;
+  onUnderrun?: (ms: number) => void;
 }
 
 export interface ResilientRoomEvents {
@@ -38,7 +39,7 @@ export class ResilientRoom extends EventEmitter<ResilientRoomEvents> {
 
   private constructor(private readonly o: ResilientRoomOptions) {
     super();
-    this.sink = new RoomSink(o.onFrame);
+    this.sink = new RoomSink(o.onFrame, o.onUnderrun);
   }
 
   /** Joins the room; a failure here is the start command's failure. */

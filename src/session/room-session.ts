@@ -32,7 +32,7 @@ export interface SessionDeps {
 }
 
 interface Countable {
-  inc(): void;
+  inc(by?: number): void;
 }
 
 /** What a session counts for the metrics endpoint. */
@@ -42,6 +42,7 @@ export interface SessionCounters {
   framesSent: Countable;
   outputErrors: Countable;
   rejoins: Countable;
+  underrunSeconds: Countable;
 }
 
 export interface SessionEvents {
@@ -107,6 +108,7 @@ export class RoomSession extends EventEmitter<SessionEvents> {
       rejoinTimeoutMs: this.deps.rejoinTimeoutMs,
       emptyRoomTimeoutMs: this.deps.emptyRoomTimeoutMs,
       onFrame: () => this.deps.counters?.framesSent.inc(),
+      onUnderrun: (ms) => this.deps.counters?.underrunSeconds.inc(ms / 1000),
     });
     this.presence = presence;
     presence.on('reconnecting', () => this.setState('reconnecting'));

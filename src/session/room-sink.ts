@@ -10,8 +10,17 @@ export class RoomSink implements AudioSink {
   private waiting: Array<() => void> = [];
   private closed = false;
 
-  /** `onFrame` counts frames that reached a track (metrics). */
-  constructor(private readonly onFrame: () => void = () => undefined) {}
+  private lastCaptureAt = 0;
+  private queuedAfterLast = 0;
+
+  /**
+   * `onFrame` counts frames that reached a track; `onUnderrun` gets the silence (ms) the room heard
+   * because a frame came after the queue had run dry (metrics).
+   */
+  constructor(
+    private readonly onFrame: () => void = () => undefined,
+    private readonly onUnderrun: (ms: number) => void = () => undefined,
+  ) {}
 
   attach(track: AudioSink): void {
     this.track = track;
@@ -40,7 +49,13 @@ export class RoomSink implements AudioSink {
       // Released by clear() or attach(); a cleared frame is dropped.
       if (!this.track) return;
     }
+    const now = performance.now();
+    const idle = now - this.lastCaptureAt;
+    // A gap over a second is a pause or a reconnect, not a late frame.
+    if (this.lastCaptureAt > 0 && idle < 1000 && idle > this.queuedAfterLast + 1) this.onUnderrun(idle - this.queuedAfterLast);
     await this.track.capture(samples);
+    this.lastCaptureAt = performance.now();
+    this.queuedAfterLast = this.track?.queuedMs ?? Infinity;
     this.onFrame();
   }
 
