@@ -2,8 +2,8 @@ import { EventEmitter } from 'eventemitter3';
 import type { Catalog } from '../catalog/catalog';
 import type { Song, SongQuery } from '../catalog/song';
 import { errorFields, type Logger } from '../ops/logger';
+import { PlaybackMachine, sameQuery, type PlaybackCommand, type PlaybackState, type Transition } from '../player/playback-machine';
 import { Player } from '../player/player';
-import { Playlist } from '../player/playlist';
 import type { DecoderFactory } from '../player/types';
 import { ResilientRoom } from './resilient-room';
 import type { RoomJoiner } from './room-link';
@@ -62,17 +62,19 @@ export interface Outcome {
 
 /** One device's music in one room: joins, plays, obeys commands, leaves. */
 export class RoomSession extends EventEmitter<SessionEvents> {
-  private state: SessionState = 'idle';
+  /** Playback state, playlist and command rules; the session does the async work around it. */
+  private readonly machine: PlaybackMachine;
+  /** The LiveKit connection is being re-established (shown instead of the playback state). */
+  private reconnecting = false;
   private presence: ResilientRoom | undefined;
   private player: Player | undefined;
-  private query: SongQuery = {};
   private song: Song | undefined;
-  private error: string | null = null;
   private endReason: string | null = null;
   private ending = false;
 
   constructor(private readonly deps: SessionDeps) {
     super();
+    this.machine = new PlaybackMachine(deps.rng);
   }
 
   get room(): string {
@@ -80,27 +82,28 @@ export class RoomSession extends EventEmitter<SessionEvents> {
   }
 
   status(): DeviceStatus {
+    const query = this.machine.request;
     return {
       device: this.deps.device,
       room: this.deps.room,
-      state: this.state,
+      state: this.reconnecting && this.machine.active ? 'reconnecting' : sessionState(this.machine.state),
       song: songInfo(this.song),
       volume: this.player?.volume ?? 100,
       queue_length: this.player?.playlist.queueLength ?? 0,
-      language: this.query.language ?? null,
-      genre: this.query.genre ?? null,
-      error: this.error,
+      language: query.language ?? null,
+      genre: query.genre ?? null,
+      error: this.machine.error ?? null,
       reason: this.endReason,
       updated_at: new Date().toISOString(),
     };
   }
 
   async start(query: SongQuery): Promise<Outcome> {
-    if (this.player) return this.restart(query);
     const selection = this.deps.catalog().select(query);
-    if (selection.songs.length === 0) return { ok: false, code: 'no_songs', message: 'the catalog has no songs' };
-    this.query = query;
-    this.setState('starting');
+    const switching = this.machine.active && !sameQuery(query, this.machine.request);
+    const t = this.machine.dispatch({ type: 'start', query, pool: selection.songs, note: selection.note });
+    if (t.effect !== 'open') return this.restarted(t, switching);
+    this.emitStatus();
     const presence = await ResilientRoom.open({
       room: this.deps.room,
       join: this.deps.join,
@@ -111,14 +114,18 @@ export class RoomSession extends EventEmitter<SessionEvents> {
       onUnderrun: (ms) => this.deps.counters?.underrunSeconds.inc(ms / 1000),
     });
     this.presence = presence;
-    presence.on('reconnecting', () => this.setState('reconnecting'));
+    presence.on('reconnecting', () => {
+      this.reconnecting = true;
+      this.emitStatus();
+    });
     presence.on('reconnected', () => {
       this.deps.counters?.rejoins.inc();
-      this.setState(this.player?.isPaused ? 'paused' : 'playing');
+      this.reconnecting = false;
+      this.emitStatus();
     });
     presence.on('ended', (reason, error) => void this.end(reason, error));
 
-    const player = new Player(new Playlist(selection.songs, this.deps.rng), presence.sink, this.deps.openDecoder, {
+    const player = new Player(this.machine.playlist!, presence.sink, this.deps.openDecoder, {
       frameSamples: this.deps.frameSamples,
       channels: this.deps.channels,
       fadeSamples: this.deps.fadeSamples,
@@ -137,71 +144,46 @@ export class RoomSession extends EventEmitter<SessionEvents> {
       this.deps.log.error('audio output failed; track rebuilt', errorFields(err));
     });
     player.on('failed', (err) => void this.end('playback failed', err.message));
+    this.machine.attach(player);
     player.start();
-    this.song = player.playlist.current();
-    this.setState('playing');
+    this.song = this.machine.dispatch({ type: 'started' }).song;
+    this.emitStatus();
 
-    const message = `Started continuous music streaming${describeQuery(query)}${selection.note ? `; ${selection.note}` : ''}`;
+    const message = t.message;
     this.notify({ type: 'continuous_music_started', message, language: query.language ?? null, genre: query.genre ?? null });
     this.deps.log.info('music started', { language: query.language, genre: query.genre, pool: selection.songs.length });
     return { ok: true, message };
   }
 
-  private restart(query: SongQuery): Outcome {
-    const player = this.player!;
-    if (sameQuery(query, this.query)) {
-      if (player.isPaused) this.resume();
-      return { ok: true, message: 'Music streaming is already active' };
-    }
-    const selection = this.deps.catalog().select(query);
-    if (selection.songs.length === 0) return { ok: false, code: 'no_songs', message: 'the catalog has no songs' };
-    this.query = query;
-    player.playlist.setPool(selection.songs);
-    this.song = player.skip();
-    const message = `Switched continuous music${describeQuery(query)}${selection.note ? `; ${selection.note}` : ''}`;
-    this.notify({ type: 'continuous_music_started', message, language: query.language ?? null, genre: query.genre ?? null });
-    this.emitStatus();
-    return { ok: true, message };
+  /** A start while music runs: same request (resumes when paused), or a switch to another pool. */
+  private restarted(t: Transition, switching: boolean): Outcome {
+    const query = this.machine.request;
+    const started = t.ok && switching ? { type: 'continuous_music_started', message: t.message, language: query.language ?? null, genre: query.genre ?? null } : undefined;
+    this.afterMove(t, started);
+    return outcome(t);
   }
 
   skip(): Outcome {
-    const player = this.player;
-    if (!player) return { ok: false, code: 'not_playing', message: 'No music is currently playing' };
-    this.song = player.skip();
-    if (player.isPaused) this.resume();
-    this.notify({ type: 'music_skipped', message: 'Skipped to next song' });
-    this.emitStatus();
-    return { ok: true, message: 'Skipped to next song' };
+    return this.move({ type: 'skip' }, 'music_skipped');
   }
 
   previous(): Outcome {
-    const player = this.player;
-    if (!player) return { ok: false, code: 'not_playing', message: 'No music is currently playing' };
-    this.song = player.previous();
-    if (player.isPaused) this.resume();
-    this.notify({ type: 'music_previous', message: 'Went back to the previous song' });
-    this.emitStatus();
-    return { ok: true, message: 'Went back to the previous song' };
+    return this.move({ type: 'previous' }, 'music_previous');
   }
 
   pause(): Outcome {
-    const player = this.player;
-    if (!player) return { ok: false, code: 'not_playing', message: 'No music is currently playing' };
-    if (player.isPaused) return { ok: true, message: 'Music is already paused' };
-    player.pause();
-    this.setState('paused');
-    this.notify({ type: 'music_paused', message: 'Music paused' });
-    return { ok: true, message: 'Music paused' };
+    const t = this.machine.dispatch({ type: 'pause' });
+    if (t.changed) {
+      this.notify({ type: 'music_paused', message: t.message });
+      this.emitStatus();
+    }
+    return outcome(t);
   }
 
   resume(): Outcome {
-    const player = this.player;
-    if (!player) return { ok: false, code: 'not_playing', message: 'No music is currently playing' };
-    if (!player.isPaused) return { ok: true, message: 'Music is already playing' };
-    player.resume();
-    this.setState('playing');
-    this.notify({ type: 'music_resumed', message: 'Music resumed' });
-    return { ok: true, message: 'Music resumed' };
+    const t = this.machine.dispatch({ type: 'resume' });
+    this.afterMove(t);
+    return outcome(t);
   }
 
   setVolume(volume: number): Outcome {
@@ -213,16 +195,12 @@ export class RoomSession extends EventEmitter<SessionEvents> {
     return { ok: true, message: `Volume set to ${volume}` };
   }
 
+  /** Plays the best match for `query` now, then the playlist carries on. */
   playSong(query: string, language?: string): Outcome {
-    const player = this.player;
-    if (!player) return { ok: false, code: 'not_playing', message: 'No music is currently playing' };
+    if (!this.machine.active) return { ok: false, code: 'not_playing', message: 'No music is currently playing' };
     const found = this.deps.catalog().search(query, language)[0];
     if (!found) return { ok: false, code: 'no_match', message: `No song matches "${query}"` };
-    player.playNow(found);
-    this.song = found;
-    if (player.isPaused) this.resume();
-    this.emitStatus();
-    return { ok: true, message: `Playing ${found.title}` };
+    return this.move({ type: 'playSong', song: found });
   }
 
   /** Stops the music and leaves the room. Idempotent. */
@@ -236,6 +214,7 @@ export class RoomSession extends EventEmitter<SessionEvents> {
     this.ending = true;
     const { player, presence } = this;
     this.player = undefined;
+    this.machine.dispatch({ type: 'stop' });
     // Without a room there is nothing to fade into: let the player stop at once.
     if (presence?.reconnecting) presence.sink.close();
     await player?.stop();
@@ -246,9 +225,9 @@ export class RoomSession extends EventEmitter<SessionEvents> {
       await presence.close();
     }
     this.song = undefined;
-    this.error = error ?? null;
+    this.reconnecting = false;
     this.endReason = reason;
-    this.state = error ? 'error' : 'idle';
+    this.machine.dispatch({ type: 'stopped', error });
     this.deps.log[error ? 'error' : 'info']('session ended', { reason, ...(error ? { error } : {}) });
     this.emit('ended', reason, error);
   }
@@ -256,14 +235,24 @@ export class RoomSession extends EventEmitter<SessionEvents> {
   private onSongStarted(song: Song): void {
     this.deps.counters?.songsStarted.inc();
     this.song = song;
-    if (this.state === 'starting') this.state = 'playing';
     this.deps.log.info('song started', { song: song.id, title: song.title });
     this.notify({ type: 'music_playback_started', title: song.title, language: song.language, song_id: song.id });
     this.emitStatus();
   }
 
-  private setState(state: SessionState): void {
-    this.state = state;
+  /** Skip, previous, play a song: the machine moves the playlist (through the player). */
+  private move(cmd: PlaybackCommand, notice?: string): Outcome {
+    const t = this.machine.dispatch(cmd);
+    this.afterMove(t, notice ? { type: notice, message: t.message } : undefined);
+    return outcome(t);
+  }
+
+  /** Tells the room what changed (a paused session playing again first) and publishes the status. */
+  private afterMove(t: Transition, notice?: Record<string, unknown>): void {
+    if (!t.changed) return;
+    if (t.song) this.song = t.song;
+    if (t.resumed) this.notify({ type: 'music_resumed', message: 'Music resumed' });
+    if (notice) this.notify(notice);
     this.emitStatus();
   }
 
@@ -285,12 +274,11 @@ export class RoomSession extends EventEmitter<SessionEvents> {
   }
 }
 
-function describeQuery(q: SongQuery): string {
-  const parts = [q.language, q.genre].filter((p): p is string => !!p);
-  return parts.length ? ` (${parts.join(', ')})` : '';
+function outcome(t: Transition): Outcome {
+  return t.code ? { ok: t.ok, code: t.code, message: t.message } : { ok: t.ok, message: t.message };
 }
 
-function sameQuery(a: SongQuery, b: SongQuery): boolean {
-  const norm = (s?: string) => (s ?? '').toLowerCase();
-  return norm(a.language) === norm(b.language) && norm(a.genre) === norm(b.genre);
+/** The machine's state as the status shows it: a stopping room is on its way to idle. */
+function sessionState(state: PlaybackState): SessionState {
+  return state === 'stopping' ? 'idle' : state;
 }
