@@ -1,4 +1,7 @@
+import { fold, SongSearch } from './search';
 import type { Song, SongQuery } from './song';
+
+export { fold } from './search';
 
 /** What `select` found, and how far it had to fall back to find anything. */
 export interface Selection {
@@ -11,6 +14,8 @@ export interface Selection {
 /** An immutable set of songs with selection by language/genre and free-text search. */
 export class Catalog {
   private readonly byIdMap: Map<string, Song>;
+  /** Built on the first search. */
+  private index: SongSearch | undefined;
 
   constructor(private readonly songs: readonly Song[]) {
     this.byIdMap = new Map(songs.map((s) => [s.id, s]));
@@ -52,69 +57,19 @@ export class Catalog {
   }
 
   /**
-   * Songs matching free text, best first. Tolerates case, accents, punctuation and word order, and
-   * matches titles and aliases (romanised spellings are aliases). `language` narrows when it can.
+   * Songs matching free text, best first (see SongSearch): tolerates case, accents, punctuation,
+   * word order, typos, other scripts and loose romanised spellings, and matches titles and aliases.
+   * `language` narrows when it can; a match in another language still counts when it has none.
    */
   search(text: string, language?: string): Song[] {
-    const q = fold(text);
-    if (!q) return [];
+    this.index ??= new SongSearch(this.songs);
     const lang = language ? fold(language) : undefined;
-    const scored = this.songs
-      .map((song) => ({ song, score: Math.max(...[song.title, ...song.aliases].map((name) => similarity(q, fold(name)))) }))
-      .filter((s) => s.score >= 0.5)
-      .sort((a, b) => b.score - a.score || Number(lang !== undefined && fold(b.song.language) === lang) - Number(lang !== undefined && fold(a.song.language) === lang));
+    const inLang = (s: Song) => lang !== undefined && fold(s.language) === lang;
+    const scored = this.index.scored(text).sort((a, b) => b.score - a.score || Number(inLang(b.song)) - Number(inLang(a.song)));
     if (lang) {
-      const inLang = scored.filter((s) => fold(s.song.language) === lang);
-      if (inLang.length) return inLang.map((s) => s.song);
+      const narrowed = scored.filter((s) => inLang(s.song));
+      if (narrowed.length) return narrowed.map((s) => s.song);
     }
     return scored.map((s) => s.song);
   }
-}
-
-/** Case-, accent- and punctuation-insensitive form used for every comparison. */
-export function fold(text: string): string {
-  return text
-    .normalize('NFKD')
-    .replace(/\p{M}/gu, '')
-    .toLowerCase()
-    .replace(/[^\p{L}\p{N}]+/gu, ' ')
-    .trim();
-}
-
-/**
- * 1 for equal; high when every query word is in the name (whole, as a prefix of 4+ letters, or with
- * one typo in a word of 4+ letters), more so the more of the name the query covers; low for a
- * partial match.
- */
-function similarity(query: string, name: string): number {
-  if (!name) return 0;
-  if (query === name) return 1;
-  const words = name.split(' ');
-  const qWords = query.split(' ');
-  const score = (w: string): number => {
-    if (words.includes(w)) return 1;
-    if (w.length >= 4 && words.some((n) => n.startsWith(w) || editDistance(n, w) <= 1)) return 0.9;
-    return 0;
-  };
-  const scores = qWords.map(score);
-  const found = scores.filter((x) => x > 0).length;
-  const quality = scores.reduce((a, b) => a + b, 0) / qWords.length;
-  if (found === qWords.length) return (0.6 + 0.35 * Math.min(1, qWords.length / words.length)) * quality;
-  if (name.includes(query)) return 0.55;
-  return (0.85 * found) / Math.max(qWords.length, words.length);
-}
-
-function editDistance(a: string, b: string): number {
-  if (Math.abs(a.length - b.length) > 1) return 2;
-  const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0];
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = prev[j];
-      prev[j] = Math.min(prev[j] + 1, prev[j - 1] + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = tmp;
-    }
-  }
-  return prev[b.length];
 }
