@@ -31,7 +31,7 @@ export interface App {
 export function createApp(config: AppConfig, redacted: Record<string, unknown>, log: Logger): App {
   const format: PcmFormat = { sampleRate: config.audio.sampleRate, channels: config.audio.channels };
   const ffmpegPath = resolveFfmpegPath(config.audio.ffmpegPath);
-  const catalog = new CatalogStore(createSource(config.catalog.location), { refreshSeconds: config.catalog.refreshSeconds });
+  const catalog = new CatalogStore(createSource(config.catalog.location, config.catalog), { refreshSeconds: config.catalog.refreshSeconds });
   catalog.on('updated', (songs, problems) => {
     for (const problem of problems) log.warn('catalog entry skipped', { location: config.catalog.location, problem });
     log.info('catalog loaded', { location: config.catalog.location, songs });

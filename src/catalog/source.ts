@@ -1,7 +1,11 @@
+import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { EventEmitter } from 'eventemitter3';
 import { Catalog } from './catalog';
+import { DirectorySource } from './directory-source';
 import { parseManifest, type ParsedCatalog } from './manifest';
+import { MetadataLayoutSource } from './metadata-layout';
 
 /** Where songs come from. `load` resolves 'unchanged' when the source knows nothing changed. */
 export interface CatalogSource {
@@ -41,8 +45,46 @@ export class ManifestHttpSource implements CatalogSource {
   }
 }
 
-export function createSource(location: string): CatalogSource {
-  return /^https?:\/\//.test(location) ? new ManifestHttpSource(location) : new ManifestFileSource(location);
+export type CatalogFormat = 'auto' | 'manifest' | 'metadata' | 'directory';
+
+export interface SourceOptions {
+  /** Which kind of catalog `location` is; `auto` guesses (see `detectFormat`). */
+  format?: CatalogFormat;
+  /** metadata layout: the languages to load; empty: discover them. */
+  languages?: string[];
+  /** metadata layout: base of the song URLs (the CDN); empty: the location. */
+  mediaBaseUrl?: string;
+  /** directory: language of files whose tags and folder name none. */
+  defaultLanguage?: string;
+}
+
+/** The source for a catalog location, by the configured (or detected) format. */
+export function createSource(location: string, opts: SourceOptions = {}): CatalogSource {
+  const format = !opts.format || opts.format === 'auto' ? detectFormat(location) : opts.format;
+  switch (format) {
+    case 'metadata':
+      return new MetadataLayoutSource({ location, languages: opts.languages, mediaBaseUrl: opts.mediaBaseUrl });
+    case 'directory':
+      return new DirectorySource(location, { defaultLanguage: opts.defaultLanguage });
+    default:
+      return /^https?:\/\//.test(location) ? new ManifestHttpSource(location) : new ManifestFileSource(location);
+  }
+}
+
+/**
+ * A `.json` file or URL is a manifest; another http(s) URL is the base of the metadata layout; a
+ * local directory is the metadata layout when it has a `music/` folder, else a folder of audio files.
+ */
+export function detectFormat(location: string): Exclude<CatalogFormat, 'auto'> {
+  if (/^https?:\/\//i.test(location)) return /\.json$/i.test(new URL(location).pathname) ? 'manifest' : 'metadata';
+  let isDir = false;
+  try {
+    isDir = statSync(location).isDirectory();
+  } catch {
+    return 'manifest'; // missing: loading says so
+  }
+  if (!isDir) return 'manifest';
+  return existsSync(join(location, 'music')) ? 'metadata' : 'directory';
 }
 
 export interface CatalogStoreEvents {

@@ -40,7 +40,10 @@ export async function generateToneCatalog(dir: string, songs: ToneSpec[], ffmpeg
       '-y', '-hide_banner', '-loglevel', 'error',
       // Half of full scale: loud like mastered music, with headroom for the codecs.
       '-f', 'lavfi', '-i', `aevalsrc=0.5*sin(2*PI*${s.hz}*t):s=${rate}:d=${s.seconds}`,
-      '-ac', '2', '-ar', rate, ...CODEC[s.format], join(dir, file),
+      '-ac', '2', '-ar', rate, ...CODEC[s.format],
+      // Tagged like real music, so a directory catalog can read them.
+      '-metadata', `title=${s.title}`, '-metadata', `language=${s.language}`, '-metadata', `genre=${s.genres.join(';')}`,
+      join(dir, file),
     ]);
     entries.push({ title: s.title, aliases: s.aliases ?? [], language: s.language, genres: s.genres, file, duration_ms: s.seconds * 1000 });
   }

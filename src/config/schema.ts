@@ -34,6 +34,10 @@ function deviceList(val: unknown): void {
   if (!Array.isArray(val) || !val.every((v) => typeof v === 'string' && v.length > 0)) throw new Error('must be a list of device ids');
 }
 
+function stringList(val: unknown): void {
+  if (!Array.isArray(val) || !val.every((v) => typeof v === 'string' && v.trim().length > 0)) throw new Error('must be a list of non-empty strings');
+}
+
 function botIdentity(val: unknown): void {
   nonEmptyString(val);
   // LiveKit treats identities containing "agent" specially in some tooling; keep the bot distinct.
@@ -67,8 +71,12 @@ export const schema = {
     connectTimeoutMs: { doc: 'Give up joining a room after this long.', format: intInRange(1000, 120000), default: 15000, env: 'LIVEKIT_CONNECT_TIMEOUT_MS' },
   },
   catalog: {
-    location: { doc: 'Catalog manifest: a local JSON file path or an http(s) URL.', format: nonEmptyString, default: 'config/sample-catalog/catalog.json', env: 'CATALOG_LOCATION' },
-    refreshSeconds: { doc: 'Reload the catalog this often (0 = never).', format: intInRange(0, 86400), default: 0, env: 'CATALOG_REFRESH_SECONDS' },
+    location: { doc: 'Where the songs are listed: a JSON manifest (file or http(s) URL), the base (URL or directory) of the per-language metadata.json layout, or a directory of audio files. See docs/catalog.md.', format: nonEmptyString, default: 'config/sample-catalog/catalog.json', env: 'CATALOG_LOCATION' },
+    format: { doc: 'What catalog.location is: "manifest", "metadata" (music/<Language>/metadata.json), "directory" (audio files, tags read), or "auto" (a .json file or URL is a manifest, another URL or a directory with music/ the metadata layout, another directory a folder of audio files).', format: ['auto', 'manifest', 'metadata', 'directory'], default: 'auto', env: 'CATALOG_FORMAT' },
+    languages: { doc: 'metadata layout: the language folders to load; empty = read music/languages.json (or, for a local directory, list music/). Env: comma-separated.', format: stringList, default: [] as string[], env: 'CATALOG_LANGUAGES' },
+    mediaBaseUrl: { doc: 'metadata layout: base of the song URLs (the CDN), which get the URL-encoded music/<Language>/<filename>; empty = catalog.location.', format: String, default: '', env: 'CATALOG_MEDIA_BASE_URL' },
+    defaultLanguage: { doc: 'directory: language of files that have no language tag and are not in a language folder; empty = such files are skipped (and logged).', format: String, default: '', env: 'CATALOG_DEFAULT_LANGUAGE' },
+    refreshSeconds: { doc: 'Reload the catalog this often (0 = never); a failed reload keeps the last good copy.', format: intInRange(0, 86400), default: 0, env: 'CATALOG_REFRESH_SECONDS' },
   },
   audio: {
     sampleRate: { doc: 'Sample rate of the published track, Hz.', format: [8000, 16000, 24000, 48000], default: 48000, env: 'AUDIO_SAMPLE_RATE' },
@@ -127,7 +135,7 @@ export interface AppConfig {
     audioBitrate: number;
     connectTimeoutMs: number;
   };
-  catalog: { location: string; refreshSeconds: number };
+  catalog: { location: string; format: 'auto' | 'manifest' | 'metadata' | 'directory'; languages: string[]; mediaBaseUrl: string; defaultLanguage: string; refreshSeconds: number };
   audio: { sampleRate: number; channels: 1 | 2; frameMs: number; queueMs: number; readAheadMs: number; stallMs: number; networkTimeoutMs: number; maxFailuresInRow: number; crossfadeMs: number; fadeMs: number; ffmpegPath: string };
   sessions: { max: number; emptyRoomTimeoutMs: number; rejoinTimeoutMs: number };
   http: { host: string; port: number };
