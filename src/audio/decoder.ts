@@ -73,8 +73,13 @@ export class SongDecoder {
       });
       this.command.on('error', (err: Error, _stdout: string | null, stderr: string | null) => {
         this.settle();
-        if (!this.process) exited(); // never spawned (bad binary, probe failure)
-        out.end();
+        // The pipe ends `out` when ffmpeg's stdout closes, after the audio still in flight; ending it
+        // here too would turn that audio into a 'write after end' error. Only a process that never
+        // started has no pipe to end it.
+        if (!this.process) {
+          exited(); // never spawned (bad binary, probe failure)
+          out.end();
+        }
         reject(new Error(this.killedReason ?? describeFailure(err, stderr)));
       });
     });
@@ -134,6 +139,7 @@ function inputOptions(input: string, networkTimeoutMs: number): string[] {
 
 /** The last meaningful line of ffmpeg's stderr says why (404, invalid data, ...). */
 function describeFailure(err: Error, stderr: string | null): string {
+  if (/killed with signal/.test(err.message)) return err.message; // stderr ends with progress, not a reason
   const lines = (stderr ?? '')
     .split('\n')
     .map((l) => l.trim())

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import { Framer } from './framer';
+import { BYTES_PER_SAMPLE } from './pcm-format';
 
 /**
  * Pulls fixed frames from one song's decoded PCM stream, on demand. It reads with `read()` (paused
@@ -8,6 +9,7 @@ import { Framer } from './framer';
  */
 export class FrameReader {
   private readonly framer: Framer;
+  private readonly frameBytes: number;
   private readonly ready: Int16Array[] = [];
   private ended = false;
   private failure: Error | undefined;
@@ -15,6 +17,7 @@ export class FrameReader {
   /** @param carry samples left over from the previous song, played before this one's (gapless) */
   constructor(private readonly stream: Readable, readonly frameSamples: number, carry?: Int16Array) {
     this.framer = new Framer(frameSamples);
+    this.frameBytes = frameSamples * BYTES_PER_SAMPLE;
     if (carry && carry.length > 0) this.cut(Buffer.from(carry.buffer, carry.byteOffset, carry.byteLength));
     stream.on('error', (err: Error) => (this.failure ??= err));
   }
@@ -27,16 +30,16 @@ export class FrameReader {
 
   /** The next frame if one is there without waiting (fade-outs never wait on a slow source). */
   nextNow(): Int16Array | undefined {
-    if (this.ready.length === 0) this.pull();
+    this.pull(1);
     return this.ready.shift();
   }
 
   /** Waits until `n` frames are ready or the stream is over; returns how many are ready. */
   async fill(n: number): Promise<number> {
-    this.pull();
+    this.pull(n);
     while (this.ready.length < n && !this.ended) {
       await this.readable();
-      this.pull();
+      this.pull(n);
     }
     if (this.failure) throw this.failure;
     return this.ready.length;
@@ -70,9 +73,16 @@ export class FrameReader {
     return frames;
   }
 
-  private pull(): void {
-    for (;;) {
-      const chunk = this.stream.read() as Buffer | null;
+  /**
+   * Takes from the stream only what makes `n` frames, a frame's bytes at a time: the rest stays in
+   * the decoder's bounded buffer, which is what holds ffmpeg back (never a whole song in memory).
+   */
+  private pull(n: number): void {
+    while (this.ready.length < n) {
+      // Never leave a partial frame's bytes in the stream: a 'readable' listener added while the
+      // stream holds data fires at once, and waiting for a frame would spin on nextTick.
+      const available = this.stream.readableLength;
+      const chunk = this.stream.read(available > 0 ? Math.min(this.frameBytes, available) : undefined) as Buffer | null;
       if (chunk === null) break;
       this.cut(chunk);
     }
