@@ -71,4 +71,24 @@ describe('audio: song transitions heard in the room', () => {
       expect(20 * Math.log10(loudest / steady)).toBeLessThan(1.5);
     }
   }, 60000);
+  test('skips are click-free: the energy outside the two tones stays far below the music', async () => {
+    // A cut mid-cycle splatters energy across the spectrum (measured: about half the music's level
+    // with audio.fadeMs 0); a 30 ms fade-out and fade-in keep it near an eighth.
+    const catalog = await toneCatalog('click', [
+      { title: 'Low', language: 'Test', genres: ['click'], hz: LOW, seconds: 10, format: 'mp3' },
+      { title: 'High', language: 'Test', genres: ['click'], hz: HIGH, seconds: 10, format: 'mp3' },
+    ]);
+    const { listener, app } = await play('audio-click', 'aabbccddeeb3', catalog, { fadeMs: 30 });
+    let playing = await listener.hearTone([LOW, HIGH], 'the first song');
+    const steady = median(toneFrames(listener).filter((f) => f.rms >= AUDIBLE_RMS).map((f) => f.rms));
+    const residues: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const mark = listener.mark;
+      await app.command('aabbccddeeb3', { type: 'skip_music' });
+      playing = await listener.hearTone([LOW, HIGH].filter((hz) => hz !== playing), `the song after skip ${i + 1}`, mark);
+      const residue = toneFrames(listener, mark).map((f) => Math.sqrt(Math.max(0, f.rms ** 2 - (f.tones[String(LOW)] ?? 0) ** 2 - (f.tones[String(HIGH)] ?? 0) ** 2)));
+      residues.push(Math.max(...residue) / steady);
+    }
+    expect(Math.max(...residues)).toBeLessThan(0.25);
+  }, 60000);
 });
