@@ -34,22 +34,26 @@ function envOverrides(env: NodeJS.ProcessEnv): Record<string, unknown> {
   for (const [section, keys] of Object.entries(schema)) {
     for (const [key, spec] of Object.entries(keys as Record<string, { env?: string; default: unknown }>)) {
       const raw = spec.env ? env[spec.env] : undefined;
-      if (raw === undefined) continue;
-      (out[section] ??= {})[key] = coerce(raw, spec.default);
+      if (raw === undefined || !spec.env) continue;
+      (out[section] ??= {})[key] = coerce(raw, spec.default, `${section}.${key}`, spec.env);
     }
   }
   return out;
 }
 
-/** Env values are text; give them the type of the key's default so validation sees the real value. */
-function coerce(raw: string, example: unknown): unknown {
-  if (typeof example === 'number') return coerceNumber(raw);
-  if (typeof example === 'boolean') return raw === 'true' || raw === '1' ? true : raw === 'false' || raw === '0' ? false : raw;
+/**
+ * Env values are text; give them the type of the key's default. Text that is not of that type is
+ * refused here: convict would otherwise coerce it on load ("20ms" -> 20, "no" -> true) and pass it.
+ */
+function coerce(raw: string, example: unknown, key: string, envName: string): unknown {
+  const refuse = (what: string): never => {
+    throw new Error(`${key}: must be ${what}: value of ${envName} was "${raw}"`);
+  };
+  if (typeof example === 'number') {
+    const n = Number(raw);
+    return raw.trim() !== '' && Number.isFinite(n) ? n : refuse('a number');
+  }
+  if (typeof example === 'boolean') return raw === 'true' || raw === '1' ? true : raw === 'false' || raw === '0' ? false : refuse('true, false, 1 or 0');
   if (Array.isArray(example)) return raw.split(',').map((v) => v.trim()).filter(Boolean);
   return raw;
-}
-
-function coerceNumber(raw: string): number | string {
-  const n = Number(raw);
-  return raw.trim() !== '' && Number.isFinite(n) ? n : raw;
 }

@@ -39,7 +39,8 @@ export class Topics {
   /** The raw device segment of a command topic, or undefined when the topic is not a command topic. */
   deviceOfCommand(topic: string): string | undefined {
     const prefix = `${this.base}/`;
-    if (!topic.startsWith(prefix) || !topic.endsWith('/command')) return undefined;
+    // The length check stops "<base>/command" from matching with the "/" shared by prefix and suffix.
+    if (!topic.startsWith(prefix) || !topic.endsWith('/command') || topic.length < prefix.length + '/command'.length) return undefined;
     const segment = topic.slice(prefix.length, -'/command'.length);
     return segment.includes('/') ? undefined : segment;
   }

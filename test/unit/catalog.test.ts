@@ -29,8 +29,13 @@ describe('Catalog.select', () => {
     expect(r.songs).toHaveLength(6);
   });
 
+  test('an unknown genre with no language falls back to everything and says so', () => {
+    expect(catalog.select({ genre: 'metal' })).toMatchObject({ matched: 'all', note: 'no metal songs; playing the whole catalog' });
+    expect(catalog.select({ language: 'Klingon', genre: 'pop' }).note).toMatch(/no Klingon pop songs/);
+  });
+
   test('genre alone, and nothing at all', () => {
-    expect(catalog.select({ genre: 'kids' }).songs).toHaveLength(2);
+    expect(catalog.select({ genre: 'KIDS' })).toMatchObject({ matched: 'genre', songs: [expect.objectContaining({ title: 'Baby Shark Dance' }), expect.objectContaining({ title: 'Nani Teri Morni' })] });
     expect(catalog.select({})).toMatchObject({ matched: 'all' });
     expect(catalog.select({}).note).toBeUndefined();
   });
@@ -40,6 +45,7 @@ describe('Catalog.search', () => {
   test('case, accents and punctuation do not matter', () => {
     expect(catalog.search('cafe del mar')[0]?.title).toBe('Café del Mar');
     expect(catalog.search('MORNING-POP!')[0]?.title).toBe('Morning Pop');
+    expect(catalog.search('CAFÉ')[0]?.title).toBe('Café del Mar');
   });
 
   test('aliases and romanised spellings', () => {
@@ -49,6 +55,8 @@ describe('Catalog.search', () => {
 
   test('a one-letter typo in a longer word', () => {
     expect(catalog.search('thundr')[0]?.title).toBe('Thunder');
+    expect(catalog.search('baby sherk dance')[0]?.title).toBe('Baby Shark Dance');
+    expect(catalog.search('thx')).toEqual([]); // short words need to match exactly
   });
 
   test('a word of the title finds it', () => {

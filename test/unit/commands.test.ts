@@ -2,45 +2,60 @@ import { parseCommand } from '../../src/mqtt/commands';
 
 describe('parseCommand', () => {
   test('the app\'s three original messages parse verbatim', () => {
-    expect(parseCommand('{"type":"start_continuous_music","language":"English","genre":"pop","session_id":"room-1"}')).toEqual({
+    expect(parseCommand('{"type":"start_continuous_music","language":"English","genre":"pop","session_id":"x"}')).toEqual({
       ok: true,
-      envelope: { command: { type: 'start_continuous_music', language: 'English', genre: 'pop' }, sessionId: 'room-1', requestId: undefined },
+      envelope: { command: { type: 'start_continuous_music', language: 'English', genre: 'pop' }, sessionId: 'x', requestId: undefined },
     });
-    expect(parseCommand('{"type":"stop_continuous_music","session_id":"room-1"}')).toMatchObject({ ok: true, envelope: { command: { type: 'stop_continuous_music' }, sessionId: 'room-1' } });
-    expect(parseCommand('{"type":"skip_music","session_id":"room-1"}')).toMatchObject({ ok: true, envelope: { command: { type: 'skip_music' }, sessionId: 'room-1' } });
+    expect(parseCommand('{"type":"stop_continuous_music","session_id":"x"}')).toEqual({ ok: true, envelope: { command: { type: 'stop_continuous_music' }, sessionId: 'x', requestId: undefined } });
+    expect(parseCommand(Buffer.from('{"type":"skip_music","session_id":"x"}'))).toEqual({ ok: true, envelope: { command: { type: 'skip_music' }, sessionId: 'x', requestId: undefined } });
   });
 
-  test('language and genre are optional; empty strings count as absent', () => {
-    expect(parseCommand('{"type":"start_continuous_music"}')).toMatchObject({ ok: true, envelope: { command: { language: undefined, genre: undefined } } });
-    expect(parseCommand('{"type":"start_continuous_music","genre":""}')).toMatchObject({ ok: true, envelope: { command: { genre: undefined } } });
+  test('language, genre and the ids are optional; empty or null count as absent', () => {
+    expect(parseCommand('{"type":"start_continuous_music"}')).toEqual({ ok: true, envelope: { command: { type: 'start_continuous_music', language: undefined, genre: undefined }, sessionId: undefined, requestId: undefined } });
+    expect(parseCommand('{"type":"start_continuous_music","genre":"","language":null}')).toMatchObject({ ok: true, envelope: { command: { language: undefined, genre: undefined } } });
   });
 
   test('the richer commands', () => {
     expect(parseCommand('{"type":"set_volume","volume":33.6}')).toMatchObject({ ok: true, envelope: { command: { type: 'set_volume', volume: 34 } } });
+    expect(parseCommand('{"type":"set_volume","volume":0}')).toMatchObject({ ok: true, envelope: { command: { volume: 0 } } });
+    expect(parseCommand('{"type":"set_volume","volume":100}')).toMatchObject({ ok: true, envelope: { command: { volume: 100 } } });
     expect(parseCommand('{"type":"play_song","query":"baby shark","language":"English"}')).toMatchObject({ ok: true, envelope: { command: { type: 'play_song', query: 'baby shark', language: 'English' } } });
-    for (const type of ['previous_music', 'pause_music', 'resume_music', 'get_status']) expect(parseCommand(JSON.stringify({ type }))).toMatchObject({ ok: true, envelope: { command: { type } } });
+    for (const type of ['previous_music', 'pause_music', 'resume_music', 'get_status']) expect(parseCommand(JSON.stringify({ type }))).toEqual({ ok: true, envelope: { command: { type }, sessionId: undefined, requestId: undefined } });
   });
 
-  test('request_id and session_id are echoed, numbers as text', () => {
+  test('request_id and session_id are echoed, numbers as text, also on refusals', () => {
     expect(parseCommand('{"type":"get_status","request_id":7,"session_id":"s"}')).toMatchObject({ ok: true, envelope: { requestId: '7', sessionId: 's' } });
-    expect(parseCommand('{"type":"dance","request_id":"r1"}')).toMatchObject({ ok: false, code: 'unknown_command', requestId: 'r1', type: 'dance' });
+    expect(parseCommand('{"type":"dance","request_id":"r1","session_id":"x"}')).toMatchObject({ ok: false, code: 'unknown_command', requestId: 'r1', sessionId: 'x', type: 'dance' });
+    expect(parseCommand('{"type":"set_volume","volume":101,"request_id":"r2"}')).toMatchObject({ ok: false, code: 'invalid_field', requestId: 'r2', type: 'set_volume' });
   });
 
   test.each([
     ['nope', 'invalid_json'],
     ['', 'invalid_json'],
+    ['{"type":"skip_music"', 'invalid_json'],
     ['[]', 'not_an_object'],
     ['null', 'not_an_object'],
+    ['"skip_music"', 'not_an_object'],
+    ['42', 'not_an_object'],
     ['{}', 'missing_type'],
+    ['{"type":""}', 'missing_type'],
     ['{"type":7}', 'missing_type'],
     ['{"type":"dance"}', 'unknown_command'],
+    ['{"type":"START_CONTINUOUS_MUSIC"}', 'unknown_command'],
     ['{"type":"start_continuous_music","language":1}', 'invalid_field'],
+    ['{"type":"start_continuous_music","genre":["pop"]}', 'invalid_field'],
+    ['{"type":"start_continuous_music","genre":"' + 'p'.repeat(201) + '"}', 'invalid_field'],
+    ['{"type":"set_volume"}', 'invalid_field'],
     ['{"type":"set_volume","volume":"10"}', 'invalid_field'],
+    ['{"type":"set_volume","volume":-1}', 'invalid_field'],
     ['{"type":"set_volume","volume":101}', 'invalid_field'],
     ['{"type":"play_song"}', 'invalid_field'],
+    ['{"type":"play_song","query":5}', 'invalid_field'],
     ['{"type":"skip_music","session_id":{}}', 'invalid_field'],
+    ['{"type":"skip_music","request_id":true}', 'invalid_field'],
     ['{"type":"skip_music","session_id":"a\\u0007b"}', 'invalid_field'],
   ])('%s is refused with %s', (payload, code) => {
-    expect(parseCommand(payload)).toMatchObject({ ok: false, code });
+    const r = parseCommand(payload);
+    expect(r).toMatchObject({ ok: false, code, error: expect.any(String) });
   });
 });

@@ -6,36 +6,54 @@ function pcm(values: number[]): Buffer {
   return b;
 }
 
+const arrays = (frames: Iterable<Int16Array>): number[][] => [...frames].map((f) => [...f]);
+
 describe('Framer', () => {
-  test('cuts fixed frames and carries the remainder into the next chunk', () => {
+  test('cuts fixed-size frames and carries the remainder into the next chunk', () => {
     const f = new Framer(4);
-    expect([...f.push(pcm([1, 2, 3, 4, 5, 6]))].map((x) => [...x])).toEqual([[1, 2, 3, 4]]);
-    expect([...f.push(pcm([7, 8, 9, 10]))].map((x) => [...x])).toEqual([[5, 6, 7, 8]]);
+    expect(arrays(f.push(pcm([1, 2, 3, 4, 5, 6])))).toEqual([[1, 2, 3, 4]]);
+    expect(arrays(f.push(pcm([7, 8, 9, 10, 11, 12, 13, 14, 15])))).toEqual([[5, 6, 7, 8], [9, 10, 11, 12]]);
+    expect([...f.takeRemainder()]).toEqual([13, 14, 15]);
+    expect([...f.takeRemainder()]).toEqual([]);
   });
 
-  test('handles chunks split inside a sample', () => {
+  test('odd byte counts: a sample split across chunks is rejoined', () => {
     const f = new Framer(2);
-    const bytes = pcm([300, -300, 1000, -1000]);
-    const out = [...f.push(bytes.subarray(0, 3)), ...f.push(bytes.subarray(3))].map((x) => [...x]);
-    expect(out).toEqual([[300, -300], [1000, -1000]]);
+    const bytes = pcm([300, -300, 1000, -1000, 7]);
+    const out = [...f.push(bytes.subarray(0, 3)), ...f.push(bytes.subarray(3, 7)), ...f.push(bytes.subarray(7, 9))];
+    expect(arrays(out)).toEqual([[300, -300], [1000, -1000]]);
+    // Half a sample is not handed over as a sample.
+    expect([...f.takeRemainder()]).toEqual([]);
   });
 
-  test('every frame is a fresh array at offset 0 that does not alias the input', () => {
+  test('input at an odd byte offset (pooled buffers) is read correctly', () => {
+    const backing = Buffer.alloc(9);
+    pcm([-2, 32767, -32768, 5]).copy(backing, 1);
     const f = new Framer(2);
-    const input = pcm([1, 2, 3, 4]);
+    expect(arrays(f.push(backing.subarray(1)))).toEqual([[-2, 32767], [-32768, 5]]);
+  });
+
+  test('each frame is a fresh Int16Array at offset 0 that does not alias the input', () => {
+    const f = new Framer(2);
+    const input = pcm([1, 2, 3, 4, 5]);
     const frames = [...f.push(input)];
     for (const frame of frames) {
+      expect(frame).toBeInstanceOf(Int16Array);
       expect(frame.byteOffset).toBe(0);
       expect(frame.buffer.byteLength).toBe(4);
+      expect(frame.buffer).not.toBe(input.buffer);
     }
+    expect(frames[0]!.buffer).not.toBe(frames[1]!.buffer);
     input.fill(0);
-    expect([...frames[1]!]).toEqual([3, 4]);
+    expect(arrays(frames)).toEqual([[1, 2], [3, 4]]);
+    expect([...f.takeRemainder()]).toEqual([5]); // the carried remainder is a copy too
   });
 
-  test('reset drops the partial frame', () => {
+  test('reset drops the remainder', () => {
     const f = new Framer(2);
-    expect([...f.push(pcm([1]))]).toEqual([]);
+    expect([...f.push(pcm([1, 9]).subarray(0, 3))]).toEqual([]);
     f.reset();
-    expect([...f.push(pcm([2, 3]))].map((x) => [...x])).toEqual([[2, 3]]);
+    expect(arrays(f.push(pcm([2, 3])))).toEqual([[2, 3]]);
+    expect([...f.takeRemainder()]).toEqual([]);
   });
 });

@@ -21,6 +21,25 @@ describe('parseManifest', () => {
   test('file beside an http manifest becomes a URL-encoded URL', () => {
     const { songs } = parseManifest({ songs: [{ title: 'Baby Shark', language: 'English', file: 'music/English/Baby Shark Dance.mp3' }] }, 'https://cdn.example.com/catalog/index.json');
     expect(songs[0]?.url).toBe('https://cdn.example.com/catalog/music/English/Baby%20Shark%20Dance.mp3');
+    // Characters that mean something in a URL are encoded per path segment; "/" stays a separator.
+    const odd = parseManifest({ songs: [{ title: 'Odd', language: 'Español', file: 'canción #1?.mp3' }] }, 'http://h:8080/a/index.json');
+    expect(odd.songs[0]).toMatchObject({ id: 'espanol/odd', url: 'http://h:8080/a/canci%C3%B3n%20%231%3F.mp3' });
+  });
+
+  test('absolute paths and URLs in file are kept as they are', () => {
+    const { songs } = parseManifest(
+      { songs: [{ title: 'A', language: 'x', file: '/abs/a.mp3' }, { title: 'B', language: 'x', file: 'https://other.example/b.mp3' }] },
+      'https://cdn.example.com/catalog.json',
+    );
+    expect(songs.map((s) => s.url)).toEqual(['/abs/a.mp3', 'https://other.example/b.mp3']);
+  });
+
+  test('genres wins over genre; missing both is no genre', () => {
+    const { songs } = parseManifest(
+      { songs: [{ title: 'A', language: 'x', url: 'a', genre: 'rock', genres: [' pop ', ''] }, { title: 'B', language: 'x', url: 'b' }] },
+      '/c.json',
+    );
+    expect(songs.map((s) => s.genres)).toEqual([['pop'], []]);
   });
 
   test('bad entries are reported and skipped; the rest load', () => {
@@ -50,7 +69,8 @@ describe('parseManifest', () => {
   });
 
   test('a document that is not a manifest throws', () => {
-    expect(() => parseManifest([], '/c.json')).toThrow(/"songs" array/);
+    for (const doc of [null, 'songs', 42, []]) expect(() => parseManifest(doc, '/c.json')).toThrow(/"songs" array/);
+    expect(() => parseManifest({ songs: {} }, '/c.json')).toThrow(/"songs" array/);
     expect(() => parseManifest({ tracks: [] }, '/c.json')).toThrow(/"songs" array/);
   });
 });

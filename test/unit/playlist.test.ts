@@ -36,7 +36,10 @@ describe('Playlist', () => {
 
   test('previous walks back through history; at its start it keeps the current song', () => {
     const p = new Playlist(POOL, seededRandom(5));
+    const first = p.current();
+    expect(p.previous()).toBe(first); // nothing played yet
     const order = play(p, 3);
+    expect(order[0]).toBe(first!.id);
     expect(p.previous()!.id).toBe(order[1]);
     expect(p.previous()!.id).toBe(order[0]);
     expect(p.previous()!.id).toBe(order[0]);
@@ -56,17 +59,21 @@ describe('Playlist', () => {
 
   test('setPool switches the songs from the next move on', () => {
     const p = new Playlist(POOL, seededRandom(2));
-    const rock = ['x', 'y'].map(song);
-    p.setPool(rock);
-    expect(['x', 'y']).toContain(p.advance()!.id);
-    expect(['x', 'y']).toContain(p.advance()!.id);
+    const playing = p.current();
+    p.setPool(['x', 'y', 'z'].map(song));
+    expect(p.current()).toBe(playing);
+    expect(p.poolSize).toBe(3);
+    expect(new Set(play(p, 4).slice(1))).toEqual(new Set(['x', 'y', 'z']));
   });
 
   test('a pool of one repeats it; an empty pool has nothing', () => {
     const one = new Playlist([song('only')], seededRandom(1));
     expect(play(one, 3)).toEqual(['only', 'only', 'only']);
+    expect(one.peekNext()?.id).toBe('only');
     const none = new Playlist([], seededRandom(1));
     expect(none.current()).toBeUndefined();
+    expect(none.peekNext()).toBeUndefined();
     expect(none.advance()).toBeUndefined();
+    expect(none.previous()).toBeUndefined();
   });
 });
