@@ -19,6 +19,10 @@ export interface BotConnectionEvents {
    * network went away and a fresh join may work.
    */
   disconnected: (reason: string, recoverable: boolean) => void;
+  /** The SDK lost the signalling connection and is trying to resume it in place. */
+  reconnecting: () => void;
+  /** The SDK's own reconnect worked; the track is published again. */
+  reconnected: () => void;
   /** Participants other than the bot joined or left. */
   participantsChanged: (others: number) => void;
 }
@@ -36,6 +40,14 @@ export class BotConnection extends EventEmitter<BotConnectionEvents> {
       if (this.left) return;
       const name = DisconnectReason[reason] ?? String(reason);
       this.emit('disconnected', name, !FINAL_REASONS.has(name));
+    });
+    // Reported at once so the status says "reconnecting" while the SDK retries, which can take
+    // tens of seconds before it gives up with a Disconnected.
+    room.on(RoomEvent.Reconnecting, () => {
+      if (!this.left) this.emit('reconnecting');
+    });
+    room.on(RoomEvent.Reconnected, () => {
+      if (!this.left) this.emit('reconnected');
     });
     const changed = () => this.emit('participantsChanged', this.otherParticipants);
     room.on(RoomEvent.ParticipantConnected, changed);

@@ -34,6 +34,8 @@ export class ResilientRoom extends EventEmitter<ResilientRoomEvents> {
   readonly sink: RoomSink;
   private link: RoomLink | undefined;
   private closed = false;
+  /** The SDK is resuming the current link in place (the link and sink stay). */
+  private resuming = false;
   private emptyTimer: NodeJS.Timeout | undefined;
   private retryTimer: { timer: NodeJS.Timeout; wake: () => void } | undefined;
 
@@ -50,7 +52,7 @@ export class ResilientRoom extends EventEmitter<ResilientRoomEvents> {
   }
 
   get reconnecting(): boolean {
-    return !this.closed && !this.link;
+    return !this.closed && (!this.link || this.resuming);
   }
 
   async send(topic: string, message: Record<string, unknown>): Promise<void> {
@@ -73,6 +75,18 @@ export class ResilientRoom extends EventEmitter<ResilientRoomEvents> {
     this.link = link;
     link.on('disconnected', (reason, recoverable) => void this.onDisconnected(link, reason, recoverable));
     link.on('participantsChanged', (others) => this.watchEmpty(others));
+    link.on('reconnecting', () => {
+      if (this.closed || this.link !== link || this.resuming) return;
+      this.resuming = true;
+      this.o.log.warn('room connection interrupted; the SDK is resuming it');
+      this.emit('reconnecting', 'resuming');
+    });
+    link.on('reconnected', () => {
+      if (this.closed || this.link !== link || !this.resuming) return;
+      this.resuming = false;
+      this.o.log.info('room connection resumed');
+      this.emit('reconnected');
+    });
     this.sink.attach(link.track);
     this.watchEmpty(link.otherParticipants);
   }
@@ -90,6 +104,8 @@ export class ResilientRoom extends EventEmitter<ResilientRoomEvents> {
 
   private async onDisconnected(link: RoomLink, reason: string, recoverable: boolean): Promise<void> {
     if (this.closed || this.link !== link) return;
+    const wasResuming = this.resuming;
+    this.resuming = false;
     this.link = undefined;
     this.sink.detach();
     clearTimeout(this.emptyTimer);
@@ -100,7 +116,7 @@ export class ResilientRoom extends EventEmitter<ResilientRoomEvents> {
       return;
     }
     this.o.log.warn('room connection lost; rejoining', { reason });
-    this.emit('reconnecting', reason);
+    if (!wasResuming) this.emit('reconnecting', reason);
     const deadline = Date.now() + this.o.rejoinTimeoutMs;
     let delay = 250;
     for (let attempt = 1; !this.closed; attempt++) {

@@ -100,6 +100,8 @@ describe('resilience (real servers restarted under the daemon)', () => {
     cleanup.push(() => after.stop());
     await after.hearTone(ANY, 'music after the restart', 0, 45000);
     await app.status('aabbccddee62', (s) => s.state === 'playing', 'status back to playing', from, 30000);
+    // The SDK's own log lines stay out of the daemon's JSON stream, even while it reconnects.
+    expect(daemon.lines.items.filter((l) => typeof l.message !== 'string')).toEqual([]);
   }, 120000);
 
   test('the listener leaves: the bot leaves after the empty-room timeout and the status says why', async () => {
