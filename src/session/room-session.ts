@@ -7,7 +7,7 @@ import { Player } from '../player/player';
 import type { DecoderFactory } from '../player/types';
 import { ResilientRoom } from './resilient-room';
 import type { RoomJoiner } from './room-link';
-import { songInfo, type DeviceStatus, type SessionState } from './status';
+import { songInfo, type DeviceStatus, type SessionState, type SongFailure } from './status';
 
 /** Data-channel topic the devices and the existing gateway listen on. */
 export const MUSIC_CONTROL_TOPIC = 'music_control';
@@ -70,6 +70,7 @@ export class RoomSession extends EventEmitter<SessionEvents> {
   private player: Player | undefined;
   private song: Song | undefined;
   private endReason: string | null = null;
+  private lastFailure: SongFailure | null = null;
   private ending = false;
 
   constructor(private readonly deps: SessionDeps) {
@@ -93,6 +94,7 @@ export class RoomSession extends EventEmitter<SessionEvents> {
       language: query.language ?? null,
       genre: query.genre ?? null,
       error: this.machine.error ?? null,
+      last_failure: this.lastFailure,
       reason: this.endReason,
       updated_at: new Date().toISOString(),
     };
@@ -138,6 +140,8 @@ export class RoomSession extends EventEmitter<SessionEvents> {
       this.deps.counters?.songFailures.inc();
       this.deps.log.warn('song failed; playing the next one', { song: song.id, url: song.url, ...errorFields(err) });
       this.notify({ type: 'music_song_failed', song_id: song.id, title: song.title, error: err.message });
+      this.lastFailure = { id: song.id, title: song.title, error: err.message, at: new Date().toISOString() };
+      this.emitStatus();
     });
     player.on('outputError', (err) => {
       this.deps.counters?.outputErrors.inc();

@@ -10,6 +10,14 @@ export interface SongInfo {
   duration_ms: number | null;
 }
 
+/** The last song that could not be played in this session (404, corrupt file, stalled stream). */
+export interface SongFailure {
+  id: string;
+  title: string;
+  error: string;
+  at: string;
+}
+
 /** The retained per-device status, and the `state` part of every reply. */
 export interface DeviceStatus {
   device: string;
@@ -22,6 +30,8 @@ export interface DeviceStatus {
   language: string | null;
   genre: string | null;
   error: string | null;
+  /** The last song that failed in this session (playback went on with the next one), else null. */
+  last_failure: SongFailure | null;
   /** Why the session last ended (stop command, room closed, failure), null while it runs. */
   reason: string | null;
   updated_at: string;
@@ -33,5 +43,5 @@ export function songInfo(song: Song | undefined): SongInfo | null {
 }
 
 export function idleStatus(device: string, error: string | null = null, reason: string | null = null): DeviceStatus {
-  return { device, room: null, state: error ? 'error' : 'idle', song: null, volume: 100, queue_length: 0, language: null, genre: null, error, reason, updated_at: new Date().toISOString() };
+  return { device, room: null, state: error ? 'error' : 'idle', song: null, volume: 100, queue_length: 0, language: null, genre: null, error, last_failure: null, reason, updated_at: new Date().toISOString() };
 }

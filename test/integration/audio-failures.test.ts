@@ -67,6 +67,8 @@ describe('audio: sources that fail mid-song', () => {
     const failure = await daemon.lines.next(songFailed('test/stall'), 'the stalled song fails', 30000);
     expect(failure).toMatchObject({ device: 'aabbccddeec2', error: expect.stringMatching(/stalled|timed out|ffmpeg/i) });
     await flaky.data('music_control', 'music_song_failed');
+    const status = await app.status('aabbccddeec2', (s) => (s.last_failure as { id?: string } | null)?.id === 'test/stall', 'the status names the failed song');
+    expect(status.json?.last_failure).toMatchObject({ title: 'Stall', error: expect.any(String) });
     const afterFailure = flaky.mark;
     await flaky.hearTone([GOOD], 'the good song after the stalled one', afterFailure, 20000);
 
