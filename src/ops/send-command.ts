@@ -75,11 +75,25 @@ export async function runSend(o: SendOptions): Promise<number> {
         }
       });
     });
+    // A daemon that is still starting has not subscribed yet: wait for its retained "online"
+    // (bounded by the same timeout) so a command typed right after start-up is not lost.
+    let onlineTimer: NodeJS.Timeout | undefined;
+    const online = new Promise<boolean>((resolve) => {
+      onlineTimer = setTimeout(() => resolve(false), o.timeoutMs);
+      client.on('message', (topic, payload) => {
+        if (topic === topics.availability && payload.toString() === 'online') resolve(true);
+      });
+    });
     await client.subscribeAsync(topics.reply(id.id), { qos: 1 });
+    const [grant] = await client.subscribeAsync(topics.availability, { qos: 1 });
+    // A broker ACL may refuse the availability topic (granted QoS 128): then do not wait for it.
+    const isOnline = grant && grant.qos !== 128 ? await online : false;
+    clearTimeout(onlineTimer);
     await client.publishAsync(topics.command(id.id), JSON.stringify(command), { qos: 1 });
     const body = await reply;
     if (!body) {
-      process.stderr.write(`no reply within ${o.timeoutMs} ms: is the daemon running and using base topic "${config.mqtt.baseTopic}"?\n`);
+      const why = isOnline ? 'the bridge is online but did not answer' : `is the daemon running and using base topic "${config.mqtt.baseTopic}"?`;
+      process.stderr.write(`no reply within ${o.timeoutMs} ms: ${why}\n`);
       return 1;
     }
     process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
