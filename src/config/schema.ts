@@ -82,7 +82,7 @@ export const schema = {
     sampleRate: { doc: 'Sample rate of the published track, Hz.', format: [8000, 16000, 24000, 48000], default: 48000, env: 'AUDIO_SAMPLE_RATE' },
     channels: { doc: 'Channels of the published track (1 = mono, 2 = stereo).', format: [1, 2], default: 1, env: 'AUDIO_CHANNELS' },
     frameMs: { doc: 'Duration of each frame handed to LiveKit, ms.', format: intInRange(10, 100, 10), default: 20, env: 'AUDIO_FRAME_MS' },
-    queueMs: { doc: 'Audio queued ahead in LiveKit, ms; bounds how fast skip and stop are heard.', format: intInRange(100, 1000, 10), default: 300, env: 'AUDIO_QUEUE_MS' },
+    queueMs: { doc: 'Audio queued ahead in LiveKit, ms; bounds how fast skip and stop are heard.', format: intInRange(100, 1000, 10), default: 200, env: 'AUDIO_QUEUE_MS' },
     readAheadMs: { doc: 'Decoded audio buffered per song before it plays, ms; the next song starts decoding when the current decoder is done.', format: intInRange(500, 20000), default: 3000, env: 'AUDIO_READ_AHEAD_MS' },
     stallMs: { doc: 'A source that delivers no audio for this long while playback waits counts as failed, ms.', format: intInRange(1000, 120000), default: 10000, env: 'AUDIO_STALL_MS' },
     networkTimeoutMs: { doc: 'Read timeout for http(s) song URLs, ms.', format: intInRange(1000, 120000), default: 10000, env: 'AUDIO_NETWORK_TIMEOUT_MS' },

@@ -16,14 +16,14 @@ function file(content: unknown): string {
 describe('loadConfig', () => {
   test('defaults alone are valid', () => {
     const { config } = loadConfig({ env: {} });
-    expect(config.audio).toMatchObject({ sampleRate: 48000, channels: 1, frameMs: 20, queueMs: 300 });
+    expect(config.audio).toMatchObject({ sampleRate: 48000, channels: 1, frameMs: 20, queueMs: 200 });
     expect(config.mqtt).toMatchObject({ url: 'mqtt://127.0.0.1:1883', baseTopic: 'music-bridge', rejectUnauthorized: true, allowedDevices: [] });
     expect(config.livekit.botIdentity).toBe('music-bridge');
   });
 
   test('environment wins over the file, which wins over defaults; env text gets the key\'s type', () => {
     const { config } = loadConfig({
-      file: file({ mqtt: { baseTopic: 'from-file', url: 'mqtt://file:1883' }, audio: { queueMs: 200 } }),
+      file: file({ mqtt: { baseTopic: 'from-file', url: 'mqtt://file:1883' }, audio: { queueMs: 300 } }),
       env: { MQTT_BASE_TOPIC: 'from-env', AUDIO_QUEUE_MS: '400', MQTT_REJECT_UNAUTHORIZED: 'false', MQTT_ALLOWED_DEVICES: 'aa:bb:cc:dd:ee:ff, x1' },
     });
     expect(config.mqtt.baseTopic).toBe('from-env');
