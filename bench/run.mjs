@@ -2,7 +2,8 @@
 // Real Mosquitto and LiveKit, the daemon in its own process, listeners in another. Ramps the number
 // of playing rooms step by step and writes bench/results/<stamp>.{json,md} and latest.md.
 // Env: BENCH_STEPS (1,10,25,50,100), BENCH_STEP_SECONDS (30), BENCH_PROFILE=1 (daemon --cpu-prof),
-// BENCH_QUEUE_MS / BENCH_FRAME_MS (audio settings under test).
+// BENCH_QUEUE_MS / BENCH_FRAME_MS (audio settings under test), BENCH_SOAK_MINUTES (after the ramp,
+// keep the last step playing this long and sample the daemon's RSS every minute).
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -20,6 +21,7 @@ const ROOT = stack.PROJECT_ROOT;
 const STEPS = (process.env.BENCH_STEPS ?? '1,10,25,50,100').split(',').map(Number);
 const STEP_SECONDS = Number(process.env.BENCH_STEP_SECONDS ?? 30);
 const PROFILE = process.env.BENCH_PROFILE === '1';
+const SOAK_MINUTES = Number(process.env.BENCH_SOAK_MINUTES ?? 0);
 const UNDERRUN_LIMIT_MS_PER_MIN = 100;
 const KEY = 'devkey';
 const SECRET = 'music-bridge-dev-secret-0123456789abcdef';
@@ -85,8 +87,10 @@ async function main() {
   const [mosq, lk] = await Promise.all([stack.startMosquittoOnFreePort(work), stack.startLiveKitOnFreePorts()]);
   const livekitUrl = `ws://127.0.0.1:${lk.ports.http}`;
   const mqttUrl = `mqtt://127.0.0.1:${mosq.port}`;
-  const queueMs = Number(process.env.BENCH_QUEUE_MS ?? 200);
-  const frameMs = Number(process.env.BENCH_FRAME_MS ?? 20);
+  // The daemon's defaults unless a run asks for other settings.
+  const defaults = require('../dist/config/load.js').loadConfig({ env: {} }).config.audio;
+  const queueMs = Number(process.env.BENCH_QUEUE_MS ?? defaults.queueMs);
+  const frameMs = Number(process.env.BENCH_FRAME_MS ?? defaults.frameMs);
   const httpPort = await stack.freeTcpPort();
   const config = {
     mqtt: { url: mqttUrl, baseTopic: 'bench', clientId: 'bench-daemon' },
@@ -137,6 +141,20 @@ async function main() {
   });
 
   const results = [];
+  const started = new Date();
+  const machine = { cores: cpus().length, cpu: cpus()[0]?.model, memory_gb: round(totalmem() / 2 ** 30), node: process.version };
+  const dir = join(ROOT, 'bench', 'results');
+  const stamp = started.toISOString().replace(/[:.]/g, '-');
+  let md = '';
+  let soak;
+  const writeReport = () => {
+    const report = { date: started.toISOString(), machine, settings: { step_seconds: STEP_SECONDS, queue_ms: queueMs, frame_ms: frameMs, song_seconds: 12 }, steps: results, ...(soak ? { soak } : {}) };
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, `${stamp}.json`), `${JSON.stringify(report, null, 2)}\n`);
+    md = table(report);
+    writeFileSync(join(dir, `${stamp}.md`), md);
+    writeFileSync(join(dir, 'latest.md'), md);
+  };
   let active = 0;
   const room = (i) => `bench-room-${i}`;
   const device = (i) => `bench-dev-${i}`;
@@ -152,9 +170,12 @@ async function main() {
       const r = await command(device(i), { type: 'start_continuous_music', session_id: room(i) });
       if (!r.ok) throw new Error(`start ${i}: ${r.message}`);
       replyMs.push(Date.now() - t0); // the reply follows the join and the publication of the track
-      const ev = await listeners.next((e) => e.ev === 'tone' && e.room === room(i) && e.first, `first audio in ${room(i)}`);
-      return ev.t - t0;
+      const ev = await listeners.next((e) => e.ev === 'tone' && e.room === room(i) && e.first, `first audio in ${room(i)}`).catch(() => undefined);
+      if (!ev) log(`no audio heard in ${room(i)} within 60 s`);
+      return ev ? ev.t - t0 : null;
     }));
+    const silentRooms = ttfa.filter((x) => x === null).length;
+    const heardTtfa = ttfa.filter((x) => x !== null);
     active = target;
     await sleep(2000); // let the new rooms settle before measuring
     const windowStart = Date.now();
@@ -175,9 +196,9 @@ async function main() {
       const from = listeners.events.length;
       const t0 = Date.now();
       await command(device(i), { type: 'skip_music' });
-      const ev = await listeners.next((e) => e.ev === 'tone' && e.room === room(i) && listeners.events.indexOf(e) >= from, `skip in ${room(i)}`, 20000);
-      return ev.t - t0;
-    }));
+      const ev = await listeners.next((e) => e.ev === 'tone' && e.room === room(i) && listeners.events.indexOf(e) >= from, `skip in ${room(i)}`, 20000).catch(() => undefined);
+      return ev ? ev.t - t0 : null;
+    })).then((xs) => xs.filter((x) => x !== null));
     const wallS = (after.at - before.at) / 1000;
     const roomMinutes = (active * wallS) / 60;
     const silentMs = Object.values(stats).reduce((a, s) => a + s.silent * 10, 0);
@@ -192,7 +213,8 @@ async function main() {
       daemon_underrun_ms_per_room_min: round((underrunAfter - underrunBefore) / roomMinutes),
       started_rooms: fresh.length,
       start_reply_ms_p50: pct(replyMs, 50), start_reply_ms_p95: pct(replyMs, 95),
-      first_audio_ms_p50: pct(ttfa, 50), first_audio_ms_p95: pct(ttfa, 95),
+      first_audio_ms_p50: pct(heardTtfa, 50), first_audio_ms_p95: pct(heardTtfa, 95),
+      rooms_without_audio: silentRooms,
       skip_ms_p50: pct(skips, 50), skip_ms_p95: pct(skips, 95),
       gap_ms_p50: pct(gaps, 50), gap_ms_max: gaps.length ? Math.max(...gaps) : null, song_changes: gaps.length,
     };
@@ -201,12 +223,45 @@ async function main() {
     step.rss_mb_per_added_room = prev ? round((step.daemon_rss_mb - prev.daemon_rss_mb) / (active - prev.rooms)) : null;
     results.push(step);
     log(JSON.stringify(step));
+    writeReport(); // after every step, so a run cut short still leaves its numbers
+    if (silentRooms > 0) {
+      log(`${silentRooms} room(s) not heard within 60 s: stopping the ramp`);
+      break;
+    }
     // The daemon's own lateness decides; listener-side silence on a shared 2-core machine also
     // reflects the listeners' and the SFU's share of the CPU, so only gross silence stops the ramp.
     if (step.daemon_underrun_ms_per_room_min > UNDERRUN_LIMIT_MS_PER_MIN || step.underrun_ms_per_room_min > 10 * UNDERRUN_LIMIT_MS_PER_MIN) {
       log('underruns: stopping the ramp');
       break;
     }
+  }
+
+  if (SOAK_MINUTES > 0 && results.length > 0) {
+    // Memory over time at the last step: the first minute is warm-up, growth is measured after it.
+    log(`soak: ${active} rooms for ${SOAK_MINUTES} min`);
+    const underrunStart = await daemonUnderrunMs();
+    const t0 = Date.now();
+    listeners.send({ stats: true });
+    const rss = [];
+    for (let m = 0; m <= SOAK_MINUTES; m++) {
+      if (m > 0) await sleep(60000);
+      rss.push(round(sample(daemon.pid).daemonRss));
+      log(`soak minute ${m}: daemon RSS ${rss.at(-1)} MB`);
+    }
+    const tEnd = Date.now();
+    listeners.send({ stats: true });
+    const stats = (await listeners.next((e) => e.ev === 'stats' && e.t >= tEnd, 'soak stats')).stats;
+    const roomMinutes = (active * (tEnd - t0)) / 60000;
+    soak = {
+      rooms: active,
+      minutes: SOAK_MINUTES,
+      daemon_rss_mb_by_minute: rss,
+      rss_growth_mb_after_first_minute: round(rss.at(-1) - rss[1 < rss.length ? 1 : 0]),
+      underrun_ms_per_room_min: round(Object.values(stats).reduce((a, s) => a + s.silent * 10, 0) / roomMinutes),
+      daemon_underrun_ms_per_room_min: round(((await daemonUnderrunMs()) - underrunStart) / roomMinutes),
+    };
+    log(JSON.stringify(soak));
+    writeReport();
   }
 
   listeners.send({ quit: true });
@@ -216,15 +271,6 @@ async function main() {
   await Promise.all([mosq.server.stop(), lk.server.stop()]);
   rmSync(work, { recursive: true, force: true });
 
-  const machine = { cores: cpus().length, cpu: cpus()[0]?.model, memory_gb: round(totalmem() / 2 ** 30), node: process.version };
-  const report = { date: new Date().toISOString(), machine, settings: { step_seconds: STEP_SECONDS, queue_ms: queueMs, frame_ms: frameMs, song_seconds: 12 }, steps: results };
-  const stamp = report.date.replace(/[:.]/g, '-');
-  const dir = join(ROOT, 'bench', 'results');
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, `${stamp}.json`), `${JSON.stringify(report, null, 2)}\n`);
-  const md = table(report);
-  writeFileSync(join(dir, `${stamp}.md`), md);
-  writeFileSync(join(dir, 'latest.md'), md);
   process.stdout.write(md);
 }
 
@@ -236,7 +282,7 @@ function table(r) {
   const cols = [
     ['rooms', 'Rooms'], ['daemon_cpu_pct', 'Daemon CPU %'], ['daemon_cpu_pct_per_room', 'CPU %/room'], ['daemon_rss_mb', 'Daemon RSS MB'], ['rss_mb_per_added_room', 'RSS MB/added room'],
     ['ffmpeg_cpu_pct', 'ffmpeg CPU %'], ['ffmpeg_rss_mb', 'ffmpeg RSS MB'], ['underrun_ms_per_room_min', 'Silence heard ms/room-min'], ['daemon_underrun_ms_per_room_min', 'Daemon late ms/room-min'],
-    ['started_rooms', 'Started at once'], ['start_reply_ms_p50', 'Start reply p50 ms'],
+    ['started_rooms', 'Started at once'], ['rooms_without_audio', 'Rooms not heard'], ['start_reply_ms_p50', 'Start reply p50 ms'],
     ['first_audio_ms_p50', 'First audio p50 ms'], ['first_audio_ms_p95', 'p95'], ['skip_ms_p50', 'Skip p50 ms'], ['skip_ms_p95', 'p95'],
     ['gap_ms_p50', 'Gap p50 ms'], ['gap_ms_max', 'Gap max ms'],
   ];
@@ -244,7 +290,10 @@ function table(r) {
   const rows = r.steps.map((s) => `| ${cols.map((c) => s[c[0]] ?? '-').join(' | ')} |`).join('\n');
   return `# Benchmark ${r.date}\n\nMachine: ${r.machine.cores} cores (${r.machine.cpu}), ${r.machine.memory_gb} GB, Node ${r.machine.node}. ` +
     `Frames ${r.settings.frame_ms} ms, queue ${r.settings.queue_ms} ms, ${r.settings.step_seconds} s per step, ${r.settings.song_seconds} s songs. ` +
-    `Daemon, listeners, LiveKit and Mosquitto share the machine.\n\n${head}${rows}\n`;
+    `Daemon, listeners, LiveKit and Mosquitto share the machine.\n\n${head}${rows}\n` +
+    (r.soak ? `\nSoak: ${r.soak.rooms} rooms for ${r.soak.minutes} min; daemon RSS by minute ${r.soak.daemon_rss_mb_by_minute.join(', ')} MB ` +
+      `(growth after the first minute ${r.soak.rss_growth_mb_after_first_minute} MB); silence heard ${r.soak.underrun_ms_per_room_min} ms/room-min, ` +
+      `daemon late ${r.soak.daemon_underrun_ms_per_room_min} ms/room-min.\n` : '');
 }
 
 main().catch((err) => {
