@@ -181,11 +181,13 @@ async function main() {
     const windowStart = Date.now();
     listeners.send({ stats: true });
     const before = sample(daemon.pid);
+    const othersBefore = [lk.server.proc.pid, listeners.proc.pid].map((pid) => procStat(pid).cpu);
     const underrunBefore = await daemonUnderrunMs();
     await listeners.next((e) => e.ev === 'stats' && e.t >= windowStart, 'stats reset');
     await sleep(STEP_SECONDS * 1000);
     const windowEnd = Date.now();
     const after = sample(daemon.pid);
+    const [sfuCpu, listenersCpu] = [lk.server.proc.pid, listeners.proc.pid].map((pid, k) => ((procStat(pid).cpu - othersBefore[k]) / TICK / ((after.at - before.at) / 1000)) * 100);
     const underrunAfter = await daemonUnderrunMs();
     listeners.send({ stats: true });
     const stats = (await listeners.next((e) => e.ev === 'stats' && e.t >= windowEnd, 'stats')).stats;
@@ -205,6 +207,9 @@ async function main() {
     const step = {
       rooms: active,
       daemon_cpu_pct: round(((after.daemonCpu - before.daemonCpu) / TICK / wallS) * 100),
+      // What shares the machine: the SFU and the listeners (not the daemon's cost, but its competition).
+      sfu_cpu_pct: round(sfuCpu),
+      listeners_cpu_pct: round(listenersCpu),
       daemon_rss_mb: round(after.daemonRss),
       ffmpeg_cpu_pct: round(((after.ffmpegCpu - before.ffmpegCpu) / TICK / wallS) * 100),
       ffmpeg_rss_mb: round(after.ffmpegRss),
@@ -281,7 +286,7 @@ function round(x) {
 function table(r) {
   const cols = [
     ['rooms', 'Rooms'], ['daemon_cpu_pct', 'Daemon CPU %'], ['daemon_cpu_pct_per_room', 'CPU %/room'], ['daemon_rss_mb', 'Daemon RSS MB'], ['rss_mb_per_added_room', 'RSS MB/added room'],
-    ['ffmpeg_cpu_pct', 'ffmpeg CPU %'], ['ffmpeg_rss_mb', 'ffmpeg RSS MB'], ['underrun_ms_per_room_min', 'Silence heard ms/room-min'], ['daemon_underrun_ms_per_room_min', 'Daemon late ms/room-min'],
+    ['ffmpeg_cpu_pct', 'ffmpeg CPU %'], ['ffmpeg_rss_mb', 'ffmpeg RSS MB'], ['sfu_cpu_pct', 'LiveKit CPU %'], ['listeners_cpu_pct', 'Listeners CPU %'], ['underrun_ms_per_room_min', 'Silence heard ms/room-min'], ['daemon_underrun_ms_per_room_min', 'Daemon late ms/room-min'],
     ['started_rooms', 'Started at once'], ['rooms_without_audio', 'Rooms not heard'], ['start_reply_ms_p50', 'Start reply p50 ms'],
     ['first_audio_ms_p50', 'First audio p50 ms'], ['first_audio_ms_p95', 'p95'], ['skip_ms_p50', 'Skip p50 ms'], ['skip_ms_p95', 'p95'],
     ['gap_ms_p50', 'Gap p50 ms'], ['gap_ms_max', 'Gap max ms'],
