@@ -8,6 +8,7 @@ import { AccessToken } from 'livekit-server-sdk';
 
 const require = createRequire(import.meta.url);
 const { analyseFrame } = require('../dist/audio/analysis.js');
+const { stopSdkLogForwarding } = require('../dist/livekit/sdk-logs.js');
 const [url, key, secret] = process.argv.slice(2);
 const SILENT = 0.005;
 const out = (o) => process.stdout.write(`${JSON.stringify({ t: Date.now(), ...o })}\n`);
@@ -29,6 +30,7 @@ async function join(name) {
     })().catch(() => undefined);
   });
   await room.connect(url, await at.toJwt(), { autoSubscribe: true, dynacast: false });
+  stopSdkLogForwarding(); // as the daemon does: the SDK's log events cost every room CPU
   out({ ev: 'joined', room: name });
 }
 

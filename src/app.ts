@@ -8,6 +8,7 @@ import type { AppConfig } from './config/schema';
 import { BotConnection } from './livekit/bot-connection';
 import { MusicTrack } from './livekit/music-track';
 import { LiveKitRoomFinder } from './livekit/room-finder';
+import { stopSdkLogForwarding } from './livekit/sdk-logs';
 import { ControlPlane } from './mqtt/control-plane';
 import { type HealthChecks, OpsHttpServer } from './ops/http-server';
 import { errorFields, type Logger } from './ops/logger';
@@ -48,6 +49,9 @@ export function createApp(config: AppConfig, redacted: Record<string, unknown>, 
       room,
       timeoutMs: config.livekit.connectTimeoutMs,
     });
+    const forwarding = stopSdkLogForwarding(); // rtc-node's client exists now
+    if (forwarding === 'stopped') log.debug('LiveKit SDK log forwarding stopped');
+    if (forwarding === 'unsupported') log.warn('could not stop the LiveKit SDK forwarding its log records; CPU use per room will be higher');
     const track = new MusicTrack(connection.participant, { format, queueMs: config.audio.queueMs, bitrate: config.livekit.audioBitrate });
     try {
       await track.publish();

@@ -5,6 +5,7 @@ import { analyseFrame, toDb, toneLevel } from '../audio/analysis';
 import { WavWriter } from '../audio/wav-writer';
 import { loadConfig } from '../config/load';
 import type { AppConfig } from '../config/schema';
+import { stopSdkLogForwarding } from '../livekit/sdk-logs';
 import { normaliseDeviceId } from '../mqtt/device-id';
 import { readRetainedStatuses } from './retained-statuses';
 
@@ -74,6 +75,7 @@ export async function runListen(o: ListenOptions): Promise<number> {
   room.on(RoomEvent.ParticipantDisconnected, (p) => o.json && out({ event: 'participant_left', identity: p.identity }));
 
   await room.connect(url, await at.toJwt(), { autoSubscribe: true, dynacast: false });
+  stopSdkLogForwarding();
   if (o.json) out({ event: 'joined', room: roomName, participants: [...room.remoteParticipants.keys()] });
   else process.stdout.write(`listening in room "${roomName}" (Ctrl-C to stop)${o.wav ? `, recording to ${o.wav}` : ''}\n`);
 
