@@ -1,5 +1,6 @@
 import { DisconnectReason, type LocalParticipant, Room, RoomEvent } from '@livekit/rtc-node';
 import { EventEmitter } from 'eventemitter3';
+import { onlyRoomEventsFor } from './room-events';
 import { botToken } from './token';
 
 export interface JoinOptions {
@@ -57,6 +58,7 @@ export class BotConnection extends EventEmitter<BotConnectionEvents> {
   static async join(o: JoinOptions): Promise<BotConnection> {
     const token = await botToken(o);
     const room = new Room();
+    onlyRoomEventsFor(room);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`joining room "${o.room}" timed out after ${o.timeoutMs} ms`)), o.timeoutMs);
