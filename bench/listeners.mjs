@@ -9,6 +9,7 @@ import { AccessToken } from 'livekit-server-sdk';
 const require = createRequire(import.meta.url);
 const { analyseFrame } = require('../dist/audio/analysis.js');
 const { stopSdkLogForwarding } = require('../dist/livekit/sdk-logs.js');
+const { onlyRoomEventsFor } = require('../dist/livekit/room-events.js');
 const [url, key, secret] = process.argv.slice(2);
 const SILENT = 0.005;
 const out = (o) => process.stdout.write(`${JSON.stringify({ t: Date.now(), ...o })}\n`);
@@ -20,6 +21,7 @@ async function join(name) {
   const at = new AccessToken(key, secret, { identity: `bench-listener-${name}` });
   at.addGrant({ roomJoin: true, room: name, canSubscribe: true, canPublish: false });
   const room = new Room();
+  onlyRoomEventsFor(room); // every audio frame of every room would otherwise reach every Room
   const st = { room, frames: 0, silent: 0, playing: false, runHz: 0, run: 0, toneHz: 0, silenceRun: 0, lastToneEnd: 0 };
   rooms.set(name, st);
   room.on(RoomEvent.TrackSubscribed, (track) => {
