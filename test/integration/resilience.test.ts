@@ -197,4 +197,24 @@ describe('resilience (real servers restarted under the daemon)', () => {
     expect(r).toMatchObject({ ok: false, error: 'join_failed' });
     expect(await app.command('aabbccddee65', { type: 'get_status' })).toMatchObject({ ok: true });
   });
+
+  test('sessions.max: a start beyond the limit is refused with session_limit; the playing room is untouched; a freed slot can be used', async () => {
+    const daemon = await Daemon.start({ sessions: { max: 1 } });
+    cleanup.push(() => daemon.stop());
+    const app = await AppClient.connect(daemon.baseTopic);
+    cleanup.push(() => app.close());
+    const [first, second] = await Promise.all([Listener.join('res-limit-1'), Listener.join('res-limit-2')]);
+    cleanup.push(() => first.stop(), () => second.stop());
+
+    await app.command('aabbccddee66', { type: 'start_continuous_music', language: 'English', genre: 'rock', session_id: 'res-limit-1' });
+    await first.hearTone([hzOf('Rock One')], 'the first room plays');
+    const refused = await app.command('aabbccddee67', { type: 'start_continuous_music', session_id: 'res-limit-2' });
+    expect(refused).toMatchObject({ ok: false, error: 'session_limit' });
+    expect(String(refused.message)).toMatch(/limit is 1/);
+    await first.hearTone([hzOf('Rock One')], 'the first room plays on', first.mark);
+
+    expect(await app.command('aabbccddee66', { type: 'stop_continuous_music' })).toMatchObject({ ok: true });
+    expect(await app.command('aabbccddee67', { type: 'start_continuous_music', session_id: 'res-limit-2' })).toMatchObject({ ok: true });
+    await second.hearTone(ANY, 'the second room plays once a slot is free');
+  });
 });
