@@ -1,4 +1,5 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
+import { isObject, text, textList } from './json-fields';
 import type { Song } from './song';
 
 /** A parsed catalog: the good songs, and one line per entry that was skipped. */
@@ -64,20 +65,4 @@ function resolveFile(file: string, location: string): string {
   if (/^https?:\/\//.test(location)) return new URL(file.split('/').map(encodeURIComponent).join('/'), location).toString();
   const base = location.startsWith('file://') ? new URL(location).pathname : location;
   return resolve(dirname(base), file);
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function text(o: Record<string, unknown>, key: string): string {
-  const v = o[key];
-  if (typeof v !== 'string' || !v.trim()) throw new Error(`"${key}" must be a non-empty string`);
-  return v.trim();
-}
-
-function textList(o: Record<string, unknown>, key: string): string[] {
-  const v = o[key];
-  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw new Error(`"${key}" must be a list of strings`);
-  return v.map((x: string) => x.trim()).filter(Boolean);
 }

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isObject, parseJson, text, textList } from './json-fields';
 import { songId, type ParsedCatalog } from './manifest';
 import type { Song } from './song';
 import type { CatalogSource } from './source';
@@ -184,28 +185,4 @@ export function parseLanguageIndex(doc: unknown): string[] {
 
 function isHttp(location: string): boolean {
   return /^https?:\/\//i.test(location);
-}
-
-function parseJson(raw: string, what: string): unknown {
-  try {
-    return JSON.parse(raw);
-  } catch (err) {
-    throw new Error(`${what} is not valid JSON: ${(err as Error).message}`);
-  }
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function text(o: Record<string, unknown>, key: string): string {
-  const v = o[key];
-  if (typeof v !== 'string' || !v.trim()) throw new Error(`"${key}" must be a non-empty string`);
-  return v.trim();
-}
-
-function textList(o: Record<string, unknown>, key: string): string[] {
-  const v = o[key];
-  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw new Error(`"${key}" must be a list of strings`);
-  return v.map((x: string) => x.trim()).filter(Boolean);
 }

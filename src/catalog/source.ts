@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { EventEmitter } from 'eventemitter3';
 import { Catalog } from './catalog';
 import { DirectorySource } from './directory-source';
+import { parseJson } from './json-fields';
 import { parseManifest, type ParsedCatalog } from './manifest';
 import { MetadataLayoutSource } from './metadata-layout';
 
@@ -19,7 +20,7 @@ export class ManifestFileSource implements CatalogSource {
 
   async load(): Promise<ParsedCatalog> {
     const raw = await readFile(this.location, 'utf8');
-    return parseManifest(parseJson(raw, this.location), this.location);
+    return parseManifest(parseJson(raw, `catalog ${this.location}`), this.location);
   }
 }
 
@@ -37,7 +38,7 @@ export class ManifestHttpSource implements CatalogSource {
     const res = await fetch(this.location, { headers, signal: AbortSignal.timeout(this.timeoutMs) });
     if (res.status === 304) return 'unchanged';
     if (!res.ok) throw new Error(`catalog ${this.location}: HTTP ${res.status}`);
-    const parsed = parseManifest(parseJson(await res.text(), this.location), this.location);
+    const parsed = parseManifest(parseJson(await res.text(), `catalog ${this.location}`), this.location);
     // Remember validators only once the body parsed, so a bad body is fetched again next time.
     this.etag = res.headers.get('etag') ?? undefined;
     this.lastModified = res.headers.get('last-modified') ?? undefined;
@@ -143,13 +144,5 @@ export class CatalogStore extends EventEmitter<CatalogStoreEvents> {
   private accept(parsed: ParsedCatalog): void {
     this.catalog = new Catalog(parsed.songs);
     this.emit('updated', parsed.songs.length, parsed.problems);
-  }
-}
-
-function parseJson(raw: string, location: string): unknown {
-  try {
-    return JSON.parse(raw);
-  } catch (err) {
-    throw new Error(`catalog ${location} is not valid JSON: ${(err as Error).message}`);
   }
 }

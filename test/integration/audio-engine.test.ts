@@ -2,33 +2,15 @@ import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { Daemon } from '../support/daemon';
-import { AUDIBLE_RMS, Listener } from '../support/listener';
-import { AppClient } from '../support/mqtt-client';
+import { AUDIBLE_RMS } from '../support/listener';
+import { testScope } from '../support/scope';
 import { hzOf, stackInfo } from '../support/stack';
 import { eventually, ffmpegChildren, median, running, toneCatalog, watchProcesses } from './audio-support';
 
 const POP = [hzOf('Pop One'), hzOf('Pop Two'), hzOf('Pop Three')];
 
 describe('audio engine (real stack, measured at the listener)', () => {
-  const cleanup: Array<() => Promise<unknown>> = [];
-  afterEach(async () => {
-    for (const c of cleanup.splice(0).reverse()) await c().catch(() => undefined);
-  });
-
-  async function setup(overrides = {}): Promise<{ daemon: Daemon; app: AppClient }> {
-    const daemon = await Daemon.start(overrides);
-    cleanup.push(() => daemon.stop());
-    const app = await AppClient.connect(daemon.baseTopic);
-    cleanup.push(() => app.close());
-    return { daemon, app };
-  }
-
-  async function listen(room: string): Promise<Listener> {
-    const l = await Listener.join(room);
-    cleanup.push(() => l.stop());
-    return l;
-  }
+  const { daemon: setup, listen, defer } = testScope();
 
   test('two songs back to back: no added silence between them (≤ 20 ms)', async () => {
     const { app } = await setup();
@@ -71,7 +53,7 @@ describe('audio engine (real stack, measured at the listener)', () => {
     copyFileSync(join(stackInfo().workDir, 'tracks', 'rock-one-1320hz.mp3'), join(dir, 'good.mp3'));
     const server: Server = createServer((_req, res) => res.writeHead(404).end('not found'));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    cleanup.push(() => {
+    defer(() => {
       server.closeAllConnections();
       return new Promise((r) => server.close(r));
     });

@@ -2,9 +2,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
-import { Daemon, type LogLine } from '../support/daemon';
-import { AUDIBLE_RMS, Listener } from '../support/listener';
-import { AppClient } from '../support/mqtt-client';
+import type { LogLine } from '../support/daemon';
+import { AUDIBLE_RMS } from '../support/listener';
+import { testScope } from '../support/scope';
 import { ffmpegChildren, toneCatalog } from './audio-support';
 
 const GOOD = 400;
@@ -12,24 +12,8 @@ const STEADY = 1000;
 
 /** Songs that break while they play: the room moves on, and another room never notices. */
 describe('audio: sources that fail mid-song', () => {
-  const cleanup: Array<() => Promise<unknown>> = [];
-  afterEach(async () => {
-    for (const c of cleanup.splice(0).reverse()) await c().catch(() => undefined);
-  });
-
-  async function start(catalog: string, audio: Record<string, unknown> = {}): Promise<{ daemon: Daemon; app: AppClient }> {
-    const daemon = await Daemon.start({ catalog: { location: catalog }, audio });
-    cleanup.push(() => daemon.stop());
-    const app = await AppClient.connect(daemon.baseTopic);
-    cleanup.push(() => app.close());
-    return { daemon, app };
-  }
-
-  async function listen(room: string): Promise<Listener> {
-    const l = await Listener.join(room);
-    cleanup.push(() => l.stop());
-    return l;
-  }
+  const { daemon: startDaemon, listen, defer } = testScope();
+  const start = (catalog: string, audio: Record<string, unknown> = {}) => startDaemon({ catalog: { location: catalog }, audio });
 
   const songFailed = (id: string) => (l: LogLine) => l.message === 'song failed; playing the next one' && l.song === id;
 
@@ -51,7 +35,7 @@ describe('audio: sources that fail mid-song', () => {
       res.write(mp3.subarray(0, Math.floor(mp3.length / 3)));
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    cleanup.push(() => {
+    defer(() => {
       server.closeAllConnections();
       return new Promise((r) => server.close(r));
     });
