@@ -1,4 +1,5 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
+import { isHttpUrl } from './conditional-fetch';
 import { isObject, text, textList } from './json-fields';
 import type { Song } from './song';
 
@@ -62,7 +63,7 @@ export function slug(text: string): string {
 /** Resolves `file` against the manifest: beside an http manifest it becomes a URL, else a path. */
 function resolveFile(file: string, location: string): string {
   if (/^(https?|file):\/\//.test(file) || isAbsolute(file)) return file;
-  if (/^https?:\/\//.test(location)) return new URL(file.split('/').map(encodeURIComponent).join('/'), location).toString();
+  if (isHttpUrl(location)) return new URL(file.split('/').map(encodeURIComponent).join('/'), location).toString();
   const base = location.startsWith('file://') ? new URL(location).pathname : location;
   return resolve(dirname(base), file);
 }

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ConditionalFetch, isHttpUrl } from './conditional-fetch';
 import { isObject, parseJson, text, textList } from './json-fields';
 import { songId, type ParsedCatalog } from './manifest';
 import type { Song } from './song';
@@ -74,7 +75,7 @@ export function parseLanguageMetadata(doc: unknown, language: string, mediaBase:
  * as the ones the CDN already serves; for a local base, a file path.
  */
 export function mediaUrl(base: string, language: string, filename: string): string {
-  if (!isHttp(base)) return join(base, 'music', language, filename);
+  if (!isHttpUrl(base)) return join(base, 'music', language, filename);
   return `${base.replace(/\/+$/, '')}/${quotePath(`music/${language}/${filename}`)}`;
 }
 
@@ -85,12 +86,6 @@ export function quotePath(path: string): string {
     .join('/');
 }
 
-interface LanguageCopy {
-  parsed: ParsedCatalog;
-  etag?: string;
-  lastModified?: string;
-}
-
 /**
  * Loads every language's metadata.json. Refreshes are conditional over HTTP (ETag /
  * If-Modified-Since, per language). A language that fails is reported and, when it loaded before,
@@ -99,7 +94,10 @@ interface LanguageCopy {
 export class MetadataLayoutSource implements CatalogSource {
   readonly location: string;
   private readonly mediaBase: string;
-  private readonly copies = new Map<string, LanguageCopy>();
+  /** The last good parse of each language. */
+  private readonly copies = new Map<string, ParsedCatalog>();
+  /** Per language over HTTP: its conditional fetch (validators of the last good copy). */
+  private readonly documents = new Map<string, ConditionalFetch>();
   private lastLanguages = '';
 
   constructor(private readonly opts: MetadataLayoutOptions) {
@@ -116,13 +114,14 @@ export class MetadataLayoutSource implements CatalogSource {
     const songs: Song[] = [];
     results.forEach((r, i) => {
       const lang = languages[i]!;
-      const kept = this.copies.get(lang);
       if (r instanceof Error) {
-        problems.push(kept ? `music/${lang}/metadata.json: ${r.message}; keeping the last good copy` : `music/${lang}/metadata.json: ${r.message}; language skipped`);
+        const kept = this.copies.has(lang);
+        problems.push(`music/${lang}/metadata.json: ${r.message}; ${kept ? 'keeping the last good copy' : 'language skipped'}`);
         if (!kept) return;
       } else if (r) changed = true;
-      songs.push(...this.copies.get(lang)!.parsed.songs);
-      problems.push(...this.copies.get(lang)!.parsed.problems);
+      const copy = this.copies.get(lang)!;
+      songs.push(...copy.songs);
+      problems.push(...copy.problems);
     });
     // Nothing loaded: a failed refresh (the store keeps its last good copy) or a failed start.
     if (results.every((r) => r instanceof Error)) throw new Error(`catalog ${this.location}: no language could be loaded: ${problems.join('; ')}`);
@@ -136,7 +135,7 @@ export class MetadataLayoutSource implements CatalogSource {
     if (this.opts.languages?.length) return this.opts.languages;
     const index = await this.fetchText(LANGUAGE_INDEX).catch((err: unknown) => err as Error);
     if (typeof index === 'string') return parseLanguageIndex(parseJson(index, LANGUAGE_INDEX));
-    if (isHttp(this.location)) throw new Error(`catalog ${this.location}: cannot read ${LANGUAGE_INDEX} (${index.message}); set catalog.languages`);
+    if (isHttpUrl(this.location)) throw new Error(`catalog ${this.location}: cannot read ${LANGUAGE_INDEX} (${index.message}); set catalog.languages`);
     const dir = join(this.location, 'music');
     const entries = await readdir(dir, { withFileTypes: true });
     return entries.filter((e) => e.isDirectory() && existsSync(join(dir, e.name, 'metadata.json'))).map((e) => e.name).sort();
@@ -145,26 +144,24 @@ export class MetadataLayoutSource implements CatalogSource {
   /** True when the language changed, false when it is as before (HTTP 304). */
   private async loadLanguage(language: string): Promise<boolean> {
     const path = `music/${language}/metadata.json`;
-    const kept = this.copies.get(language);
-    if (!isHttp(this.location)) {
-      const parsed = parseLanguageMetadata(parseJson(await readFile(join(this.location, path), 'utf8'), 'the file'), language, this.mediaBase);
-      this.copies.set(language, { parsed });
+    const parse = (body: string) => parseLanguageMetadata(parseJson(body, 'the file'), language, this.mediaBase);
+    if (!isHttpUrl(this.location)) {
+      this.copies.set(language, parse(await readFile(join(this.location, path), 'utf8')));
       return true;
     }
-    const headers: Record<string, string> = { accept: 'application/json' };
-    if (kept?.etag) headers['if-none-match'] = kept.etag;
-    if (kept?.lastModified) headers['if-modified-since'] = kept.lastModified;
-    const res = await fetch(this.url(path), { headers, signal: AbortSignal.timeout(this.opts.timeoutMs ?? 10_000) });
-    if (res.status === 304 && kept) return false;
-    if (!res.ok) throw new Error(`HTTP ${res.status}`);
-    const parsed = parseLanguageMetadata(parseJson(await res.text(), 'the file'), language, this.mediaBase);
-    // Validators only once the body parsed, so a bad body is fetched again next time.
-    this.copies.set(language, { parsed, etag: res.headers.get('etag') ?? undefined, lastModified: res.headers.get('last-modified') ?? undefined });
+    let document = this.documents.get(language);
+    if (!document) this.documents.set(language, (document = new ConditionalFetch(this.url(path), this.opts.timeoutMs)));
+    const parsed = await document.fetch(parse);
+    if (parsed === 'unchanged') {
+      if (!this.copies.has(language)) throw new Error('HTTP 304 without a copy to keep');
+      return false;
+    }
+    this.copies.set(language, parsed);
     return true;
   }
 
   private async fetchText(path: string): Promise<string> {
-    if (!isHttp(this.location)) return readFile(join(this.location, path), 'utf8');
+    if (!isHttpUrl(this.location)) return readFile(join(this.location, path), 'utf8');
     const res = await fetch(this.url(path), { signal: AbortSignal.timeout(this.opts.timeoutMs ?? 10_000) });
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
     return res.text();
@@ -181,8 +178,4 @@ export function parseLanguageIndex(doc: unknown): string[] {
     throw new Error(`${LANGUAGE_INDEX} must be a list of language folder names, or {"languages": [...]}`);
   }
   return [...new Set(list.map((l: string) => l.trim()))];
-}
-
-function isHttp(location: string): boolean {
-  return /^https?:\/\//i.test(location);
 }

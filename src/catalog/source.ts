@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EventEmitter } from 'eventemitter3';
 import { Catalog } from './catalog';
+import { ConditionalFetch, isHttpUrl } from './conditional-fetch';
 import { DirectorySource } from './directory-source';
 import { parseJson } from './json-fields';
 import { parseManifest, type ParsedCatalog } from './manifest';
@@ -26,23 +27,14 @@ export class ManifestFileSource implements CatalogSource {
 
 /** A manifest over HTTP, fetched conditionally (ETag / Last-Modified) so refreshes are cheap. */
 export class ManifestHttpSource implements CatalogSource {
-  private etag: string | undefined;
-  private lastModified: string | undefined;
+  private readonly document: ConditionalFetch;
 
-  constructor(readonly location: string, private readonly timeoutMs = 10_000) {}
+  constructor(readonly location: string, timeoutMs = 10_000) {
+    this.document = new ConditionalFetch(location, timeoutMs, `catalog ${location}`);
+  }
 
-  async load(): Promise<ParsedCatalog | 'unchanged'> {
-    const headers: Record<string, string> = { accept: 'application/json' };
-    if (this.etag) headers['if-none-match'] = this.etag;
-    if (this.lastModified) headers['if-modified-since'] = this.lastModified;
-    const res = await fetch(this.location, { headers, signal: AbortSignal.timeout(this.timeoutMs) });
-    if (res.status === 304) return 'unchanged';
-    if (!res.ok) throw new Error(`catalog ${this.location}: HTTP ${res.status}`);
-    const parsed = parseManifest(parseJson(await res.text(), `catalog ${this.location}`), this.location);
-    // Remember validators only once the body parsed, so a bad body is fetched again next time.
-    this.etag = res.headers.get('etag') ?? undefined;
-    this.lastModified = res.headers.get('last-modified') ?? undefined;
-    return parsed;
+  load(): Promise<ParsedCatalog | 'unchanged'> {
+    return this.document.fetch((body) => parseManifest(parseJson(body, `catalog ${this.location}`), this.location));
   }
 }
 
@@ -68,7 +60,7 @@ export function createSource(location: string, opts: SourceOptions = {}): Catalo
     case 'directory':
       return new DirectorySource(location, { defaultLanguage: opts.defaultLanguage });
     default:
-      return /^https?:\/\//.test(location) ? new ManifestHttpSource(location) : new ManifestFileSource(location);
+      return isHttpUrl(location) ? new ManifestHttpSource(location) : new ManifestFileSource(location);
   }
 }
 
@@ -77,7 +69,7 @@ export function createSource(location: string, opts: SourceOptions = {}): Catalo
  * local directory is the metadata layout when it has a `music/` folder, else a folder of audio files.
  */
 export function detectFormat(location: string): Exclude<CatalogFormat, 'auto'> {
-  if (/^https?:\/\//i.test(location)) return /\.json$/i.test(new URL(location).pathname) ? 'manifest' : 'metadata';
+  if (isHttpUrl(location)) return /\.json$/i.test(new URL(location).pathname) ? 'manifest' : 'metadata';
   let isDir = false;
   try {
     isDir = statSync(location).isDirectory();
