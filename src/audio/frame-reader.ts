@@ -1,6 +1,5 @@
 import type { Readable } from 'node:stream';
 import { Framer } from './framer';
-import { BYTES_PER_SAMPLE } from './pcm-format';
 
 /**
  * Pulls fixed frames from one song's decoded PCM stream, on demand. It reads with `read()` (paused
@@ -9,7 +8,6 @@ import { BYTES_PER_SAMPLE } from './pcm-format';
  */
 export class FrameReader {
   private readonly framer: Framer;
-  private readonly frameBytes: number;
   private readonly ready: Int16Array[] = [];
   private ended = false;
   private failure: Error | undefined;
@@ -17,7 +15,6 @@ export class FrameReader {
   /** @param carry samples left over from the previous song, played before this one's (gapless) */
   constructor(private readonly stream: Readable, readonly frameSamples: number, carry?: Int16Array) {
     this.framer = new Framer(frameSamples);
-    this.frameBytes = frameSamples * BYTES_PER_SAMPLE;
     if (carry && carry.length > 0) this.cut(Buffer.from(carry.buffer, carry.byteOffset, carry.byteLength));
     stream.on('error', (err: Error) => (this.failure ??= err));
   }
@@ -74,15 +71,17 @@ export class FrameReader {
   }
 
   /**
-   * Takes from the stream only what makes `n` frames, a frame's bytes at a time: the rest stays in
-   * the decoder's bounded buffer, which is what holds ffmpeg back (never a whole song in memory).
+   * Takes from the stream only what makes `n` frames, the bytes that complete one frame at a time
+   * (so a partial frame carried over from the last song is completed once, not re-joined to every
+   * read): the rest stays in the decoder's bounded buffer, which is what holds ffmpeg back (never
+   * a whole song in memory).
    */
   private pull(n: number): void {
     while (this.ready.length < n) {
       // Never leave a partial frame's bytes in the stream: a 'readable' listener added while the
       // stream holds data fires at once, and waiting for a frame would spin on nextTick.
       const available = this.stream.readableLength;
-      const chunk = this.stream.read(available > 0 ? Math.min(this.frameBytes, available) : undefined) as Buffer | null;
+      const chunk = this.stream.read(available > 0 ? Math.min(this.framer.missingBytes, available) : undefined) as Buffer | null;
       if (chunk === null) break;
       this.cut(chunk);
     }

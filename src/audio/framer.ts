@@ -1,5 +1,7 @@
 import { BYTES_PER_SAMPLE } from './pcm-format';
 
+const EMPTY = Buffer.alloc(0);
+
 /**
  * Cuts a byte stream of s16le PCM into fixed-size frames. Each frame is a fresh Int16Array:
  * rtc-node's AudioFrame ignores byteOffset, so a view into ffmpeg's pooled buffers would send the
@@ -8,11 +10,16 @@ import { BYTES_PER_SAMPLE } from './pcm-format';
  */
 export class Framer {
   private readonly frameBytes: number;
-  private pending: Buffer = Buffer.alloc(0);
+  private pending: Buffer = EMPTY;
 
   /** @param frameSamples samples per frame across all channels */
   constructor(readonly frameSamples: number) {
     this.frameBytes = frameSamples * BYTES_PER_SAMPLE;
+  }
+
+  /** Bytes that complete the frame being assembled (a whole frame when none is). */
+  get missingBytes(): number {
+    return this.frameBytes - this.pending.length;
   }
 
   *push(chunk: Buffer): Generator<Int16Array> {
@@ -24,7 +31,7 @@ export class Framer {
       data = data.subarray(this.frameBytes);
       yield frame;
     }
-    this.pending = Buffer.from(data);
+    this.pending = data.length > 0 ? Buffer.from(data) : EMPTY;
   }
 
   /**
@@ -34,12 +41,12 @@ export class Framer {
   takeRemainder(): Int16Array {
     const samples = new Int16Array(Math.floor(this.pending.length / BYTES_PER_SAMPLE));
     Buffer.from(samples.buffer).set(this.pending.subarray(0, samples.byteLength));
-    this.pending = Buffer.alloc(0);
+    this.pending = EMPTY;
     return samples;
   }
 
   /** Drops the partial frame (skip, stop): it belongs to a song that will not continue. */
   reset(): void {
-    this.pending = Buffer.alloc(0);
+    this.pending = EMPTY;
   }
 }

@@ -56,4 +56,13 @@ describe('Framer', () => {
     expect(arrays(f.push(pcm([2, 3])))).toEqual([[2, 3]]);
     expect([...f.takeRemainder()]).toEqual([]);
   });
+
+  test('missingBytes: what completes the frame being assembled', () => {
+    const f = new Framer(4); // 8 bytes a frame
+    expect(f.missingBytes).toBe(8);
+    expect([...f.push(pcm([1, 2, 3]))]).toEqual([]);
+    expect(f.missingBytes).toBe(2);
+    expect(arrays(f.push(pcm([4])))).toEqual([[1, 2, 3, 4]]);
+    expect(f.missingBytes).toBe(8);
+  });
 });
