@@ -33,8 +33,9 @@ function envOverrides(env: NodeJS.ProcessEnv): Record<string, unknown> {
   const out: Record<string, Record<string, unknown>> = {};
   for (const [section, keys] of Object.entries(schema)) {
     for (const [key, spec] of Object.entries(keys as Record<string, { env?: string; default: unknown }>)) {
-      const raw = spec.env ? env[spec.env] : undefined;
-      if (raw === undefined || !spec.env) continue;
+      if (!spec.env) continue;
+      const raw = env[spec.env];
+      if (raw === undefined) continue;
       (out[section] ??= {})[key] = coerce(raw, spec.default, `${section}.${key}`, spec.env);
     }
   }

@@ -119,20 +119,18 @@ export class PlaybackMachine {
   private start(query: SongQuery, pool: readonly Song[], note: string | undefined): Transition {
     const suffix = `${describeQuery(query)}${note ? `; ${note}` : ''}`;
     if (this.current === 'stopping') return this.refuse('Music streaming is stopping');
+    if (this.active && sameQuery(query, this.query)) {
+      const resumed = this.unpause();
+      return this.result({ message: 'Music streaming is already active', changed: resumed, resumed });
+    }
+    if (pool.length === 0) return this.refuse('the catalog has no songs', 'no_songs');
+    this.query = query;
     if (this.active) {
-      if (sameQuery(query, this.query)) {
-        const resumed = this.unpause();
-        return this.result({ message: 'Music streaming is already active', changed: resumed, resumed });
-      }
-      if (pool.length === 0) return this.refuse('the catalog has no songs', 'no_songs');
-      this.query = query;
       this.list!.setPool(pool);
       this.deck!.skip();
       const resumed = this.unpause();
       return this.result({ message: `Switched continuous music${suffix}`, changed: true, resumed });
     }
-    if (pool.length === 0) return this.refuse('the catalog has no songs', 'no_songs');
-    this.query = query;
     this.list = new Playlist(pool, this.rng);
     this.deck = playlistDeck(this.list);
     this.startPaused = false;

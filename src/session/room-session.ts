@@ -64,8 +64,6 @@ export interface Outcome {
 export class RoomSession extends EventEmitter<SessionEvents> {
   /** Playback state, playlist and command rules; the session does the async work around it. */
   private readonly machine: PlaybackMachine;
-  /** The LiveKit connection is being re-established (shown instead of the playback state). */
-  private reconnecting = false;
   private presence: ResilientRoom | undefined;
   private player: Player | undefined;
   private song: Song | undefined;
@@ -87,7 +85,8 @@ export class RoomSession extends EventEmitter<SessionEvents> {
     return {
       device: this.deps.device,
       room: this.deps.room,
-      state: this.reconnecting && this.machine.active ? 'reconnecting' : sessionState(this.machine.state),
+      // While the LiveKit connection is re-established, that is shown instead of the playback state.
+      state: this.presence?.reconnecting && this.machine.active ? 'reconnecting' : sessionState(this.machine.state),
       song: songInfo(this.song),
       volume: this.player?.volume ?? 100,
       queue_length: this.player?.playlist.queueLength ?? 0,
@@ -116,13 +115,9 @@ export class RoomSession extends EventEmitter<SessionEvents> {
       onUnderrun: (ms) => this.deps.counters?.underrunSeconds.inc(ms / 1000),
     });
     this.presence = presence;
-    presence.on('reconnecting', () => {
-      this.reconnecting = true;
-      this.emitStatus();
-    });
+    presence.on('reconnecting', () => this.emitStatus());
     presence.on('reconnected', () => {
       this.deps.counters?.rejoins.inc();
-      this.reconnecting = false;
       this.emitStatus();
     });
     presence.on('ended', (reason, error) => void this.end(reason, error));
@@ -229,7 +224,6 @@ export class RoomSession extends EventEmitter<SessionEvents> {
       await presence.close();
     }
     this.song = undefined;
-    this.reconnecting = false;
     this.endReason = reason;
     this.machine.dispatch({ type: 'stopped', error });
     this.deps.log[error ? 'error' : 'info']('session ended', { reason, ...(error ? { error } : {}) });
