@@ -64,7 +64,7 @@ export const schema = {
     apiSecret: { doc: 'LiveKit API secret.', format: nonEmptyString, default: 'music-bridge-dev-secret-0123456789abcdef', env: 'LIVEKIT_API_SECRET', sensitive: true },
     botIdentity: { doc: 'Participant identity of the bot in every room (must not contain "agent").', format: botIdentity, default: 'music-bridge', env: 'LIVEKIT_BOT_IDENTITY' },
     botName: { doc: 'Display name of the bot participant.', format: String, default: 'Music', env: 'LIVEKIT_BOT_NAME' },
-    roomStrategy: { doc: 'How a device maps to a room: "session_id" (the command\'s session_id is the room name, else the template), "template", or "discover" (the room where a participant with the device\'s identity is).', format: ['session_id', 'template', 'discover'], default: 'session_id', env: 'LIVEKIT_ROOM_STRATEGY' },
+    roomStrategy: { doc: 'How a device maps to a room: "session_id" (the command\'s session_id is the room name, else the template), "template", or "discover" (the room where a participant with the device\'s identity is).', format: ['session_id', 'template', 'discover'] as const, default: 'session_id', env: 'LIVEKIT_ROOM_STRATEGY' },
     roomTemplate: { doc: 'Room name template; {device} is replaced by the canonical device id.', format: nonEmptyString, default: '{device}', env: 'LIVEKIT_ROOM_TEMPLATE' },
     deviceIdentityTemplate: { doc: 'Identity a device joins its room with, for the discover strategy; {device} is the canonical device id (other spellings of the same MAC also match).', format: nonEmptyString, default: '{device}', env: 'LIVEKIT_DEVICE_IDENTITY_TEMPLATE' },
     audioBitrate: { doc: 'Opus bitrate of the published track, bits/s (music needs more than speech).', format: intInRange(16000, 510000), default: 96000, env: 'LIVEKIT_AUDIO_BITRATE' },
@@ -72,15 +72,15 @@ export const schema = {
   },
   catalog: {
     location: { doc: 'Where the songs are listed: a JSON manifest (file or http(s) URL), the base (URL or directory) of the per-language metadata.json layout, or a directory of audio files. See docs/catalog.md.', format: nonEmptyString, default: 'config/sample-catalog/catalog.json', env: 'CATALOG_LOCATION' },
-    format: { doc: 'What catalog.location is: "manifest", "metadata" (music/<Language>/metadata.json), "directory" (audio files, tags read), or "auto" (a .json file or URL is a manifest, another URL or a directory with music/ the metadata layout, another directory a folder of audio files).', format: ['auto', 'manifest', 'metadata', 'directory'], default: 'auto', env: 'CATALOG_FORMAT' },
+    format: { doc: 'What catalog.location is: "manifest", "metadata" (music/<Language>/metadata.json), "directory" (audio files, tags read), or "auto" (a .json file or URL is a manifest, another URL or a directory with music/ the metadata layout, another directory a folder of audio files).', format: ['auto', 'manifest', 'metadata', 'directory'] as const, default: 'auto', env: 'CATALOG_FORMAT' },
     languages: { doc: 'metadata layout: the language folders to load; empty = read music/languages.json (or, for a local directory, list music/). Env: comma-separated.', format: stringList, default: [] as string[], env: 'CATALOG_LANGUAGES' },
     mediaBaseUrl: { doc: 'metadata layout: base of the song URLs (the CDN), which get the URL-encoded music/<Language>/<filename>; empty = catalog.location.', format: String, default: '', env: 'CATALOG_MEDIA_BASE_URL' },
     defaultLanguage: { doc: 'directory: language of files that have no language tag and are not in a language folder; empty = such files are skipped (and logged).', format: String, default: '', env: 'CATALOG_DEFAULT_LANGUAGE' },
     refreshSeconds: { doc: 'Reload the catalog this often (0 = never); a failed reload keeps the last good copy.', format: intInRange(0, 86400), default: 0, env: 'CATALOG_REFRESH_SECONDS' },
   },
   audio: {
-    sampleRate: { doc: 'Sample rate of the published track, Hz.', format: [8000, 16000, 24000, 48000], default: 48000, env: 'AUDIO_SAMPLE_RATE' },
-    channels: { doc: 'Channels of the published track (1 = mono, 2 = stereo).', format: [1, 2], default: 1, env: 'AUDIO_CHANNELS' },
+    sampleRate: { doc: 'Sample rate of the published track, Hz.', format: [8000, 16000, 24000, 48000] as const, default: 48000, env: 'AUDIO_SAMPLE_RATE' },
+    channels: { doc: 'Channels of the published track (1 = mono, 2 = stereo).', format: [1, 2] as const, default: 1, env: 'AUDIO_CHANNELS' },
     frameMs: { doc: 'Duration of each frame handed to LiveKit, ms.', format: intInRange(10, 100, 10), default: 20, env: 'AUDIO_FRAME_MS' },
     queueMs: { doc: 'Audio queued ahead in LiveKit, ms; bounds how fast skip and stop are heard.', format: intInRange(100, 1000, 10), default: 200, env: 'AUDIO_QUEUE_MS' },
     readAheadMs: { doc: 'Decoded audio buffered per song before it plays, ms; the next song starts decoding when the current decoder is done.', format: intInRange(500, 20000), default: 3000, env: 'AUDIO_READ_AHEAD_MS' },
@@ -101,43 +101,14 @@ export const schema = {
     port: { doc: 'Port of the ops HTTP endpoint; 0 = off.', format: intInRange(0, 65535), default: 0, env: 'HTTP_PORT' },
   },
   log: {
-    level: { doc: 'Log level.', format: ['error', 'warn', 'info', 'debug'], default: 'info', env: 'LOG_LEVEL' },
+    level: { doc: 'Log level.', format: ['error', 'warn', 'info', 'debug'] as const, default: 'info', env: 'LOG_LEVEL' },
   },
 };
 
 export type ConfigSchema = typeof schema;
 
+/** The value a key holds: one of its `format` list when it has one, else the type of its default. */
+type ValueOf<K> = K extends { format: readonly (infer V)[] } ? V : K extends { default: infer D } ? (D extends string ? string : D extends number ? number : D extends boolean ? boolean : D) : never;
 
-/** The validated configuration the daemon runs with. */
-export interface AppConfig {
-  mqtt: {
-    url: string;
-    username: string;
-    password: string;
-    clientId: string;
-    baseTopic: string;
-    caFile: string;
-    certFile: string;
-    keyFile: string;
-    rejectUnauthorized: boolean;
-    maxPayloadBytes: number;
-    allowedDevices: string[];
-  };
-  livekit: {
-    url: string;
-    apiKey: string;
-    apiSecret: string;
-    botIdentity: string;
-    botName: string;
-    roomStrategy: 'session_id' | 'template' | 'discover';
-    roomTemplate: string;
-    deviceIdentityTemplate: string;
-    audioBitrate: number;
-    connectTimeoutMs: number;
-  };
-  catalog: { location: string; format: 'auto' | 'manifest' | 'metadata' | 'directory'; languages: string[]; mediaBaseUrl: string; defaultLanguage: string; refreshSeconds: number };
-  audio: { sampleRate: number; channels: 1 | 2; frameMs: number; queueMs: number; readAheadMs: number; stallMs: number; networkTimeoutMs: number; maxFailuresInRow: number; crossfadeMs: number; fadeMs: number; ffmpegPath: string };
-  sessions: { max: number; emptyRoomTimeoutMs: number; rejoinTimeoutMs: number };
-  http: { host: string; port: number };
-  log: { level: 'error' | 'warn' | 'info' | 'debug' };
-}
+/** The validated configuration the daemon runs with, derived from the schema (one source). */
+export type AppConfig = { [S in keyof ConfigSchema]: { [K in keyof ConfigSchema[S]]: ValueOf<ConfigSchema[S][K]> } };

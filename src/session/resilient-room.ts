@@ -34,6 +34,7 @@ export class ResilientRoom extends EventEmitter<ResilientRoomEvents> {
   readonly sink: RoomSink;
   private link: RoomLink | undefined;
   private closed = false;
+  private readonly aborter = new AbortController();
   /** The SDK is resuming the current link in place (the link and sink stay). */
   private resuming = false;
   private emptyTimer: NodeJS.Timeout | undefined;
@@ -47,7 +48,7 @@ export class ResilientRoom extends EventEmitter<ResilientRoomEvents> {
   /** Joins the room; a failure here is the start command's failure. */
   static async open(o: ResilientRoomOptions): Promise<ResilientRoom> {
     const r = new ResilientRoom(o);
-    r.adopt(await o.join(o.room));
+    r.adopt(await o.join(o.room, r.aborter.signal));
     return r;
   }
 
@@ -63,6 +64,7 @@ export class ResilientRoom extends EventEmitter<ResilientRoomEvents> {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.aborter.abort();
     clearTimeout(this.emptyTimer);
     this.retryTimer?.wake();
     this.sink.close();
@@ -121,7 +123,7 @@ export class ResilientRoom extends EventEmitter<ResilientRoomEvents> {
     let delay = 250;
     for (let attempt = 1; !this.closed; attempt++) {
       try {
-        const fresh = await this.o.join(this.o.room);
+        const fresh = await this.o.join(this.o.room, this.aborter.signal);
         if (this.closed) {
           await this.dispose(fresh);
           return;

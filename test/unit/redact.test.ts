@@ -1,0 +1,18 @@
+import { redactUrl, redactUrlsIn } from '../../src/ops/redact';
+
+describe('redactUrl', () => {
+  it('drops user info, query and fragment', () => {
+    expect(redactUrl('https://user:secret@cdn.example.com/music/a%20b.mp3?X-Amz-Signature=abc&token=t#frag')).toBe('https://cdn.example.com/music/a%20b.mp3');
+    expect(redactUrl('mqtts://bridge:hunter2@broker:8883')).toBe('mqtts://broker:8883');
+  });
+  it('keeps a plain path, without a query-like tail', () => {
+    expect(redactUrl('/srv/music/song.mp3')).toBe('/srv/music/song.mp3');
+    expect(redactUrl('song.mp3?sig=1')).toBe('song.mp3');
+  });
+  it('redacts every URL inside text', () => {
+    const line = 'https://cdn.example.com/a.mp3?sig=SECRET: Server returned 404 Not Found (from http://u:p@h/x?t=1)';
+    const out = redactUrlsIn(line);
+    expect(out).not.toMatch(/SECRET|u:p|t=1/);
+    expect(out).toContain('https://cdn.example.com/a.mp3');
+  });
+});
