@@ -55,16 +55,33 @@ export function roomPatternProblem(pattern: string): string | undefined {
   return undefined;
 }
 
-/** A full-match RegExp for one device: every character literal except `*` and {device}. */
-export function compileRoomPattern(pattern: string, device: string): RegExp {
-  const literal = (s: string) => s.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
+/** One character of a pattern: either exact, or (a MAC's hex digit) the same letter in either case. */
+type PatternChar = string | [string, string];
+
+/**
+ * Whether `room` matches `pattern` for `device`: `*` is any run of characters, {device} the device's
+ * id, everything else literal, the whole name must match. No RegExp: each literal run between stars
+ * is found leftmost in turn (which is exact for `*`-only globs), so a hostile name costs at most
+ * O(name × pattern), whatever the pattern's stars.
+ */
+export function matchesRoomPattern(pattern: string, device: string, room: string): boolean {
   // A MAC's hex digits mean the same in either case, and no other device id is 12 hex digits.
-  const id = MAC_HEX.test(device) ? device.replace(/[a-f]/g, (c) => `[${c}${c.toUpperCase()}]`) : literal(device);
-  const body = pattern
-    .split('{device}')
-    .map((part) => part.split('*').map(literal).join('[^]*'))
-    .join(id);
-  return new RegExp(`^${body}$`);
+  // UTF-16 code units throughout, as `room[i]` reads them.
+  const id: PatternChar[] = MAC_HEX.test(device) ? device.split('').map((c) => [c, c.toUpperCase()] as [string, string]) : device.split('');
+  const runs = pattern.split('*').map((run) => run.split('{device}').flatMap((lit, i): PatternChar[] => (i === 0 ? lit.split('') : [...id, ...lit.split('')])));
+  const at = (run: PatternChar[], pos: number) => pos + run.length <= room.length && run.every((c, k) => (typeof c === 'string' ? room[pos + k] === c : room[pos + k] === c[0] || room[pos + k] === c[1]));
+  const first = runs[0]!;
+  if (runs.length === 1) return first.length === room.length && at(first, 0);
+  const last = runs[runs.length - 1]!;
+  if (!at(first, 0) || first.length + last.length > room.length || !at(last, room.length - last.length)) return false;
+  let pos = first.length;
+  const end = room.length - last.length;
+  for (const run of runs.slice(1, -1)) {
+    while (pos + run.length <= end && !at(run, pos)) pos++;
+    if (pos + run.length > end) return false;
+    pos += run.length;
+  }
+  return true;
 }
 
 /**
@@ -98,7 +115,7 @@ export class RoomPolicy {
       case 'any':
         return { ok: true };
       case 'pattern':
-        return compileRoomPattern(this.o.pattern, device).test(room)
+        return matchesRoomPattern(this.o.pattern, device, room)
           ? { ok: true }
           : refuse(`room "${room}" is not one of device ${device}'s rooms (livekit.roomPolicy pattern: ${this.o.pattern})`);
       case 'member':

@@ -1,5 +1,5 @@
 import { normaliseDeviceId } from '../../src/mqtt/device-id';
-import { compileRoomPattern, roomPatternProblem, RoomPolicy, type RoomMembers, type RoomPolicyOptions } from '../../src/session/room-policy';
+import { matchesRoomPattern, roomPatternProblem, RoomPolicy, type RoomMembers, type RoomPolicyOptions } from '../../src/session/room-policy';
 import { RoomRefusedError, RoomResolver } from '../../src/session/room-resolver';
 
 const A = 'aabbccddeeff';
@@ -83,15 +83,15 @@ describe('pattern policy', () => {
   });
 
   test('regex metacharacters in the pattern and the device id are literal', async () => {
-    expect(compileRoomPattern('a.b+{device}(x)', 'd.1').test('a.b+d.1(x)')).toBe(true);
-    expect(compileRoomPattern('a.b+{device}(x)', 'd.1').test('aXbb+dX1(x)')).toBe(false);
-    expect(compileRoomPattern('room-{device}', 'dev').test('room-dev')).toBe(true);
-    expect(compileRoomPattern('room-{device}', 'dev').test('room-devX')).toBe(false);
-    expect(compileRoomPattern('[{device}]', 'd').test('[d]')).toBe(true);
-    expect(compileRoomPattern('^{device}$', 'd').test('^d$')).toBe(true);
-    expect(compileRoomPattern('^{device}$', 'd').test('d')).toBe(false);
+    expect(matchesRoomPattern('a.b+{device}(x)', 'd.1', 'a.b+d.1(x)')).toBe(true);
+    expect(matchesRoomPattern('a.b+{device}(x)', 'd.1', 'aXbb+dX1(x)')).toBe(false);
+    expect(matchesRoomPattern('room-{device}', 'dev', 'room-dev')).toBe(true);
+    expect(matchesRoomPattern('room-{device}', 'dev', 'room-devX')).toBe(false);
+    expect(matchesRoomPattern('[{device}]', 'd', '[d]')).toBe(true);
+    expect(matchesRoomPattern('^{device}$', 'd', '^d$')).toBe(true);
+    expect(matchesRoomPattern('^{device}$', 'd', 'd')).toBe(false);
     // A device that is not a MAC keeps its case: "Dev" is not "dev".
-    expect(compileRoomPattern('r_{device}_*', 'Dev').test('r_dev_1')).toBe(false);
+    expect(matchesRoomPattern('r_{device}_*', 'Dev', 'r_dev_1')).toBe(false);
   });
 
   test('regex metacharacters in room names cannot widen the match', async () => {
@@ -100,6 +100,29 @@ describe('pattern policy', () => {
       expect(verdict).toMatchObject({ ok: false, code: 'room_not_allowed' });
     }
     expect(await policy().check(A, `.*_${A}_.*`)).toEqual({ ok: true }); // literal characters around its own id
+  });
+
+  test('a hostile name against a pattern with many stars costs no backtracking', () => {
+    const pattern = '*a*a*a*a*a*a*a*a*_{device}_*';
+    const started = Date.now();
+    for (let i = 0; i < 100; i++) expect(matchesRoomPattern(pattern, A, 'a'.repeat(127) + '_')).toBe(false);
+    expect(Date.now() - started).toBeLessThan(500);
+    expect(matchesRoomPattern(pattern, A, `aaaaaaaa_${A}_`)).toBe(true);
+    expect(matchesRoomPattern(pattern, A, `aaaaaaa_${A}_`)).toBe(false);
+  });
+
+  test('globs: stars match runs (also none), runs are found in order, prefix and suffix are anchored', () => {
+    expect(matchesRoomPattern('{device}', 'd', 'd')).toBe(true);
+    expect(matchesRoomPattern('{device}', 'd', 'dd')).toBe(false);
+    expect(matchesRoomPattern('a*b_{device}_c*d', 'x', 'ab_x_cd')).toBe(true);
+    expect(matchesRoomPattern('a*b_{device}_c*d', 'x', 'a1b_x_c2d')).toBe(true);
+    expect(matchesRoomPattern('a*b_{device}_c*d', 'x', 'a1b_y_c2d')).toBe(false);
+    expect(matchesRoomPattern('ab*ba', 'x', 'aba')).toBe(false); // prefix and suffix may not overlap
+    expect(matchesRoomPattern('*_{device}_*', 'x', '_x_x_')).toBe(true);
+    expect(matchesRoomPattern('*_{device}_*_{device}_*', 'x', '_x__x_')).toBe(true);
+    expect(matchesRoomPattern('*_{device}_*_{device}_*', 'x', '_x_')).toBe(false);
+    expect(matchesRoomPattern('🎵*_{device}', 'x', '🎵 room_x')).toBe(true);
+    expect(matchesRoomPattern('🎵*_{device}', 'x', '🎶 room_x')).toBe(false);
   });
 
   test('huge names are refused before any matching', async () => {
