@@ -1,10 +1,6 @@
-import { execFileSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
-import { PROJECT_ROOT, startMosquittoOnFreePort, type Server } from '../../src/ops/local-stack';
+import { startAclBroker } from '../support/acl-broker';
 import { Daemon } from '../support/daemon';
 import { Listener } from '../support/listener';
 import { hzOf } from '../support/stack';
@@ -27,22 +23,14 @@ interface Device {
  * per-device ACL and logins: device A naming B's room is refused, and B's room hears nothing of it.
  */
 describe('room policy, with the shipped ACL in force', () => {
-  let broker: Server;
-  let dir = '';
+  let broker: Awaited<ReturnType<typeof startAclBroker>> | undefined;
   let port = 0;
   const passwords: Record<string, string> = { 'music-bridge': `bridge-${randomBytes(8).toString('hex')}`, [A]: 'pw-61', [B]: 'pw-62' };
   const stops: Array<() => Promise<unknown>> = [];
 
   beforeAll(async () => {
-    // Mosquitto started as root drops to its own user, which must be able to read the password file.
-    dir = mkdtempSync(join(tmpdir(), 'music-bridge-rooms-'));
-    chmodSync(dir, 0o755);
-    const passwd = join(dir, 'passwd');
-    for (const [user, pw] of Object.entries(passwords)) execFileSync('mosquitto_passwd', [...(user === 'music-bridge' ? ['-c'] : []), '-b', passwd, user, pw]);
-    chmodSync(passwd, 0o644);
-    const started = await startMosquittoOnFreePort(dir, 'secure.d', undefined, 3, `password_file ${passwd}\nacl_file ${join(PROJECT_ROOT, 'mosquitto', 'acl')}\n`);
-    broker = started.server;
-    port = started.port;
+    broker = await startAclBroker(passwords);
+    port = broker.port;
   });
 
   afterEach(async () => {
@@ -51,7 +39,6 @@ describe('room policy, with the shipped ACL in force', () => {
 
   afterAll(async () => {
     await broker?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   /** The daemon logs in with its password inside the URL (mqtt.url), as MQTT_URL often carries it. */
