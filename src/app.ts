@@ -8,15 +8,19 @@ import type { AppConfig } from './config/schema';
 import { BotConnection } from './livekit/bot-connection';
 import { MusicTrack } from './livekit/music-track';
 import { LiveKitRoomFinder } from './livekit/room-finder';
+import { LiveKitRoomMembers } from './livekit/room-members';
 import { stopSdkLogForwarding } from './livekit/sdk-logs';
 import { ControlPlane } from './mqtt/control-plane';
+import { normaliseDeviceId } from './mqtt/device-id';
 import { type HealthChecks, OpsHttpServer } from './ops/http-server';
 import { errorFields, type Logger } from './ops/logger';
 import { Metrics } from './ops/metrics';
+import { redactUrl, redactUrlsIn } from './ops/redact';
 import { VERSION } from './ops/version';
 import { seededRandom } from './player/random';
 import { SessionRegistry } from './session/registry';
 import type { RoomJoiner, RoomLink } from './session/room-link';
+import { RoomPolicy } from './session/room-policy';
 import { RoomResolver } from './session/room-resolver';
 import { RoomSession } from './session/room-session';
 import type { DeviceStatus } from './session/status';
@@ -33,9 +37,10 @@ export function createApp(config: AppConfig, redacted: Record<string, unknown>, 
   const format: PcmFormat = { sampleRate: config.audio.sampleRate, channels: config.audio.channels };
   const ffmpegPath = resolveFfmpegPath(config.audio.ffmpegPath);
   const catalog = new CatalogStore(createSource(config.catalog.location, config.catalog), { refreshSeconds: config.catalog.refreshSeconds });
+  const catalogLocation = redactUrl(config.catalog.location);
   catalog.on('updated', (songs, problems) => {
-    for (const problem of problems) log.warn('catalog entry skipped', { location: config.catalog.location, problem });
-    log.info('catalog loaded', { location: config.catalog.location, songs });
+    for (const problem of problems) log.warn('catalog entry skipped', { location: catalogLocation, problem: redactUrlsIn(problem) });
+    log.info('catalog loaded', { location: catalogLocation, songs });
   });
   catalog.on('refreshFailed', (err: Error) => log.warn('catalog refresh failed; keeping the last good copy', errorFields(err)));
 
@@ -72,14 +77,25 @@ export function createApp(config: AppConfig, redacted: Record<string, unknown>, 
     return link;
   };
 
+  const lk = { url: config.livekit.url, apiKey: config.livekit.apiKey, apiSecret: config.livekit.apiSecret };
+  if (config.livekit.roomPolicy === 'any') log.warn('livekit.roomPolicy is "any": every device may play into every room (local development only)');
   const registry: SessionRegistry = new SessionRegistry({
     rooms: new RoomResolver({
       strategy: config.livekit.roomStrategy,
       template: config.livekit.roomTemplate,
+      policy: new RoomPolicy({
+        policy: config.livekit.roomPolicy,
+        pattern: config.livekit.roomPattern,
+        identityTemplate: config.livekit.deviceIdentityTemplate,
+        botIdentity: config.livekit.botIdentity,
+        members: new LiveKitRoomMembers({ ...lk, timeoutMs: config.livekit.connectTimeoutMs }),
+        deviceOf: (identity) => {
+          const id = normaliseDeviceId(identity);
+          return id.ok ? id.id : undefined;
+        },
+      }),
       finder: new LiveKitRoomFinder({
-        url: config.livekit.url,
-        apiKey: config.livekit.apiKey,
-        apiSecret: config.livekit.apiSecret,
+        ...lk,
         identityTemplate: config.livekit.deviceIdentityTemplate,
         botIdentity: config.livekit.botIdentity,
       }),

@@ -1,3 +1,5 @@
+import { roomPatternProblem } from '../session/room-policy';
+
 /** Validators that throw a message naming what is allowed; convict prefixes the key. */
 function intInRange(min: number, max: number, multipleOf = 1) {
   return (val: unknown): void => {
@@ -38,6 +40,16 @@ function stringList(val: unknown): void {
   if (!Array.isArray(val) || !val.every((v) => typeof v === 'string' && v.trim().length > 0)) throw new Error('must be a list of non-empty strings');
 }
 
+function roomPattern(val: unknown): void {
+  nonEmptyString(val);
+  const problem = roomPatternProblem(String(val));
+  if (problem) throw new Error(problem);
+}
+
+/** The development key and secret of config/livekit.yaml: refused unless LiveKit is on loopback (see load.ts). */
+export const DEV_LIVEKIT_API_KEY = 'devkey';
+export const DEV_LIVEKIT_API_SECRET = 'music-bridge-dev-secret-0123456789abcdef';
+
 function botIdentity(val: unknown): void {
   nonEmptyString(val);
   // LiveKit treats identities containing "agent" specially in some tooling; keep the bot distinct.
@@ -60,13 +72,15 @@ export const schema = {
   },
   livekit: {
     url: { doc: 'LiveKit server URL (ws:// or wss://).', format: urlWithScheme(['ws', 'wss', 'http', 'https']), default: 'ws://127.0.0.1:7880', env: 'LIVEKIT_URL' },
-    apiKey: { doc: 'LiveKit API key.', format: nonEmptyString, default: 'devkey', env: 'LIVEKIT_API_KEY' },
-    apiSecret: { doc: 'LiveKit API secret.', format: nonEmptyString, default: 'music-bridge-dev-secret-0123456789abcdef', env: 'LIVEKIT_API_SECRET', sensitive: true },
+    apiKey: { doc: 'LiveKit API key. The development default is refused unless livekit.url is on loopback.', format: nonEmptyString, default: DEV_LIVEKIT_API_KEY, env: 'LIVEKIT_API_KEY' },
+    apiSecret: { doc: 'LiveKit API secret. The development default is refused unless livekit.url is on loopback.', format: nonEmptyString, default: DEV_LIVEKIT_API_SECRET, env: 'LIVEKIT_API_SECRET', sensitive: true },
     botIdentity: { doc: 'Participant identity of the bot in every room (must not contain "agent").', format: botIdentity, default: 'music-bridge', env: 'LIVEKIT_BOT_IDENTITY' },
     botName: { doc: 'Display name of the bot participant.', format: String, default: 'Music', env: 'LIVEKIT_BOT_NAME' },
     roomStrategy: { doc: 'How a device maps to a room: "session_id" (the command\'s session_id is the room name, else the template), "template", or "discover" (the room where a participant with the device\'s identity is).', format: ['session_id', 'template', 'discover'] as const, default: 'session_id', env: 'LIVEKIT_ROOM_STRATEGY' },
     roomTemplate: { doc: 'Room name template; {device} is replaced by the canonical device id.', format: nonEmptyString, default: '{device}', env: 'LIVEKIT_ROOM_TEMPLATE' },
-    deviceIdentityTemplate: { doc: 'Identity a device joins its room with, for the discover strategy; {device} is the canonical device id (other spellings of the same MAC also match).', format: nonEmptyString, default: '{device}', env: 'LIVEKIT_DEVICE_IDENTITY_TEMPLATE' },
+    roomPolicy: { doc: 'Which rooms a device may name in session_id: "member" (the device must be a participant of the room, asked of LiveKit), "pattern" (the room name must match livekit.roomPattern), or "any" (every room: local development only). Rooms from the template and discover strategies are the device\'s own and not checked. See docs/security.md.', format: ['member', 'pattern', 'any'] as const, default: 'member', env: 'LIVEKIT_ROOM_POLICY' },
+    roomPattern: { doc: 'pattern policy: the rooms a device may name; {device} is its canonical id (a MAC\'s hex digits in either case), * any run of characters, everything else literal; the whole name must match. {device} must not touch a *.', format: roomPattern, default: '*_{device}_*', env: 'LIVEKIT_ROOM_PATTERN' },
+    deviceIdentityTemplate: { doc: 'Identity a device joins its room with, for the discover strategy and the member policy; {device} is the canonical device id (other spellings of the same MAC also match).', format: nonEmptyString, default: '{device}', env: 'LIVEKIT_DEVICE_IDENTITY_TEMPLATE' },
     audioBitrate: { doc: 'Opus bitrate of the published track, bits/s (music needs more than speech).', format: intInRange(16000, 510000), default: 96000, env: 'LIVEKIT_AUDIO_BITRATE' },
     connectTimeoutMs: { doc: 'Give up joining a room after this long.', format: intInRange(1000, 120000), default: 15000, env: 'LIVEKIT_CONNECT_TIMEOUT_MS' },
   },

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import { errorFields, type Logger } from '../ops/logger';
+import { redactUrl } from '../ops/redact';
 import type { CommandResult, SessionRegistry } from '../session/registry';
 import type { DeviceStatus } from '../session/status';
 import { parseCommand } from './commands';
@@ -135,7 +136,7 @@ export class ControlPlane {
 
   private onConnect(): void {
     const client = this.client!;
-    this.log.info('mqtt connected', { url: this.opts.url, base: this.opts.baseTopic });
+    this.log.info('mqtt connected', { url: redactUrl(this.opts.url), base: this.opts.baseTopic });
     client.subscribe(this.topics.commandFilter, { qos: 1 }, (err) => {
       if (err) this.log.error('subscribe failed', { topic: this.topics.commandFilter, ...errorFields(err) });
     });

@@ -46,6 +46,9 @@ export async function runDev(): Promise<number> {
       HTTP_PORT: String(httpPort),
       MQTT_URL: `mqtt://127.0.0.1:${mqttPort}`,
       LIVEKIT_URL: `ws://127.0.0.1:${lk.http}`,
+      // Everything is on loopback and the demo device never joins its room, so any room may be named;
+      // production keeps the default (member): docs/security.md.
+      LIVEKIT_ROOM_POLICY: 'any',
       CATALOG_LOCATION: catalog,
     };
     const daemon = startDaemon(env, () => {

@@ -1,4 +1,5 @@
 import winston from 'winston';
+import { redactUrlsIn } from './redact';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 
@@ -25,7 +26,10 @@ export function createLogger(level: LogLevel, stream: NodeJS.WritableStream = pr
   });
 }
 
-/** Turns an unknown thrown value into loggable fields without losing the message. */
+/**
+ * Turns an unknown thrown value into loggable fields without losing the message; URLs in it lose
+ * their credentials and query (an error may quote a configured or signed URL).
+ */
 export function errorFields(err: unknown): { error: string } {
-  return { error: err instanceof Error ? err.message : String(err) };
+  return { error: redactUrlsIn(err instanceof Error ? err.message : String(err)) };
 }

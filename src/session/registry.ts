@@ -1,7 +1,7 @@
 import { EventEmitter } from 'eventemitter3';
 import type { CommandEnvelope } from '../mqtt/commands';
 import { errorFields, type Logger } from '../ops/logger';
-import { RoomNotFoundError, type RoomResolver } from './room-resolver';
+import { RoomNotFoundError, RoomRefusedError, type RoomResolver } from './room-resolver';
 import type { Outcome, RoomSession } from './room-session';
 import { idleStatus, type DeviceStatus } from './status';
 
@@ -73,6 +73,7 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
         try {
           room = await this.opts.rooms.resolve(device, sessionId);
         } catch (err) {
+          if (err instanceof RoomRefusedError) return result({ ok: false, code: err.code, message: err.message });
           if (!(err instanceof RoomNotFoundError)) throw err;
           return result({ ok: false, code: 'room_not_found', message: err.message });
         }

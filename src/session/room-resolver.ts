@@ -1,3 +1,5 @@
+import type { RoomPolicy } from './room-policy';
+
 export type RoomStrategy = 'session_id' | 'template' | 'discover';
 
 /** Finds the room a device is in (the discover strategy); implemented over LiveKit's RoomService. */
@@ -9,10 +11,22 @@ export interface RoomResolverOptions {
   strategy: RoomStrategy;
   template: string;
   finder?: RoomFinder;
+  /** Decides whether a room the command named may be used; without one, every room may. */
+  policy?: RoomPolicy;
 }
 
 /** The device is in no room, so the discover strategy has nowhere to play. */
 export class RoomNotFoundError extends Error {}
+
+/** The room the command named is refused: not the device's (`room_not_allowed`) or not a usable name (`invalid_field`). */
+export class RoomRefusedError extends Error {
+  constructor(
+    readonly code: 'room_not_allowed' | 'invalid_field',
+    message: string,
+  ) {
+    super(message);
+  }
+}
 
 /**
  * Which LiveKit room a device's music goes to:
@@ -20,6 +34,8 @@ export class RoomNotFoundError extends Error {}
  *   replaces; without one, the template;
  * - `template`: always the template over the device id, e.g. "{device}" or "music-{device}";
  * - `discover`: the room in which a participant with the device's identity is present now.
+ * Only a room the command names goes through the room policy: the template and discover rooms are
+ * the device's own by construction.
  */
 export class RoomResolver {
   constructor(private readonly o: RoomResolverOptions) {}
@@ -27,7 +43,7 @@ export class RoomResolver {
   async resolve(device: string, sessionId: string | undefined): Promise<string> {
     switch (this.o.strategy) {
       case 'session_id':
-        return sessionId ?? applyTemplate(this.o.template, device);
+        return sessionId === undefined ? applyTemplate(this.o.template, device) : this.allowed(device, sessionId);
       case 'template':
         return applyTemplate(this.o.template, device);
       case 'discover': {
@@ -37,6 +53,12 @@ export class RoomResolver {
         return room;
       }
     }
+  }
+
+  private async allowed(device: string, room: string): Promise<string> {
+    const verdict = (await this.o.policy?.check(device, room)) ?? { ok: true };
+    if (!verdict.ok) throw new RoomRefusedError(verdict.code, verdict.message);
+    return room;
   }
 }
 

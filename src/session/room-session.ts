@@ -52,7 +52,7 @@ export interface SessionEvents {
 }
 
 /** Stable codes for commands that could not be done; replies carry them as `error`. */
-export type OutcomeCode = 'not_playing' | 'no_songs' | 'no_match' | 'session_limit' | 'join_failed' | 'room_not_found' | 'internal_error';
+export type OutcomeCode = 'not_playing' | 'no_songs' | 'no_match' | 'session_limit' | 'join_failed' | 'room_not_found' | 'room_not_allowed' | 'invalid_field' | 'internal_error';
 
 export interface Outcome {
   ok: boolean;

@@ -1,31 +1,19 @@
-import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
-import { PROJECT_ROOT, startMosquittoOnFreePort, type Server } from '../../src/ops/local-stack';
+import { startAclBroker } from '../support/acl-broker';
 import { Daemon } from '../support/daemon';
 import { Observations } from '../support/waiter';
 
 /** The shipped ACL (mosquitto/acl) on a real Mosquitto with logins: each device sees only itself. */
 describe('broker access control', () => {
-  let broker: Server;
-  let dir = '';
+  let broker: Awaited<ReturnType<typeof startAclBroker>> | undefined;
   let url: string;
   let daemon: Daemon;
   const clients: MqttClient[] = [];
   const users: Record<string, string> = { 'music-bridge': 'bridge-pw', aabbccddee51: 'pw-51', aabbccddee52: 'pw-52' };
 
   beforeAll(async () => {
-    // Mosquitto started as root drops to its own user, which must be able to read the password file.
-    dir = mkdtempSync(join(tmpdir(), 'music-bridge-acl-'));
-    chmodSync(dir, 0o755);
-    const passwd = join(dir, 'passwd');
-    for (const [user, pw] of Object.entries(users)) execFileSync('mosquitto_passwd', [...(user === 'music-bridge' ? ['-c'] : []), '-b', passwd, user, pw]);
-    chmodSync(passwd, 0o644);
-    const started = await startMosquittoOnFreePort(dir, 'secure.d', undefined, 3, `password_file ${passwd}\nacl_file ${join(PROJECT_ROOT, 'mosquitto', 'acl')}\n`);
-    broker = started.server;
-    url = `mqtt://127.0.0.1:${started.port}`;
+    broker = await startAclBroker(users);
+    url = broker.url;
     daemon = await Daemon.start({ mqtt: { url, username: 'music-bridge', password: users['music-bridge'], baseTopic: 'music-bridge' } });
   });
 
@@ -33,7 +21,6 @@ describe('broker access control', () => {
     await Promise.all(clients.map((c) => c.endAsync()));
     await daemon?.stop();
     await broker?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   async function login(user: string, password = users[user]): Promise<{ client: MqttClient; seen: Observations<{ topic: string; text: string }> }> {

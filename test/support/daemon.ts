@@ -25,7 +25,10 @@ export class Daemon extends JsonProcess<LogLine> {
     const baseTopic = `mbtest-${randomBytes(4).toString('hex')}`;
     const config: DaemonConfig = {
       mqtt: { url: stack.mqttUrl, baseTopic, clientId: baseTopic },
-      livekit: { url: stack.livekitUrl, apiKey: LIVEKIT_KEY, apiSecret: LIVEKIT_SECRET },
+      // The default room policy (member) lets a device play only into a room it is a participant of;
+      // most tests start music in rooms where only a listener is. test/integration/room-policy.test.ts
+      // runs the daemon with member and pattern.
+      livekit: { url: stack.livekitUrl, apiKey: LIVEKIT_KEY, apiSecret: LIVEKIT_SECRET, roomPolicy: 'any' },
       catalog: { location: stack.catalog },
       log: { level: 'debug' },
     };

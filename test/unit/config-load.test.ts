@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadConfig } from '../../src/config/load';
+import { ConfigError, isLoopbackUrl, loadConfig } from '../../src/config/load';
 
 const dir = mkdtempSync(join(tmpdir(), 'mb-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -43,6 +43,9 @@ describe('loadConfig', () => {
     [{ livekit: { botIdentity: 'music-agent' } }, /livekit\.botIdentity.*agent/],
     [{ livekit: { botIdentity: 'My-AGENT' } }, /livekit\.botIdentity.*agent/],
     [{ livekit: { roomStrategy: 'random' } }, /livekit\.roomStrategy/],
+    [{ livekit: { roomPolicy: 'none' } }, /livekit\.roomPolicy/],
+    [{ livekit: { roomPolicy: 'pattern', roomPattern: 'music-room' } }, /livekit\.roomPattern.*\{device\}/],
+    [{ livekit: { roomPattern: '*{device}' } }, /livekit\.roomPattern.*next to/],
   ])('a bad file value names the key: %j', (content, message) => {
     expect(() => loadConfig({ file: file(content), env: {} })).toThrow(message);
   });
@@ -77,5 +80,62 @@ describe('loadConfig', () => {
     expect(text).not.toContain('hunter2');
     expect(text).not.toContain('topsecret');
     expect(redacted.mqtt).toMatchObject({ username: 'bob', password: '[Sensitive]' });
+  });
+
+  test('configured URLs are shown without credentials or query, wherever they come from', () => {
+    const { config, redacted } = loadConfig({
+      file: file({ catalog: { location: 'https://cat:catpw@cdn.example.com/music/catalog.json?sig=catsig', mediaBaseUrl: 'https://cdn.example.com/m?X-Amz-Signature=mediasig' } }),
+      env: { MQTT_URL: 'mqtt://bridge:mqttpw@broker.example.com:1883', LIVEKIT_URL: 'ws://lk:lkpw@127.0.0.1:7880/?access_token=lktoken' },
+    });
+    expect(config.mqtt.url).toBe('mqtt://bridge:mqttpw@broker.example.com:1883');
+    const text = JSON.stringify(redacted);
+    for (const secret of ['mqttpw', 'catpw', 'catsig', 'mediasig', 'lkpw', 'lktoken', 'bridge:']) expect(text).not.toContain(secret);
+    expect(redacted.mqtt).toMatchObject({ url: 'mqtt://broker.example.com:1883' });
+    expect(redacted.catalog).toMatchObject({ location: 'https://cdn.example.com/music/catalog.json', mediaBaseUrl: 'https://cdn.example.com/m' });
+    expect(redacted.livekit).toMatchObject({ url: 'ws://127.0.0.1:7880/' });
+    // A local path stays readable; an empty value stays empty.
+    expect(loadConfig({ env: {} }).redacted.catalog).toMatchObject({ location: 'config/sample-catalog/catalog.json', mediaBaseUrl: '' });
+  });
+
+  test('the room policy defaults to member; the pattern to the origin\'s room names', () => {
+    expect(loadConfig({ env: {} }).config.livekit).toMatchObject({ roomPolicy: 'member', roomPattern: '*_{device}_*' });
+    expect(loadConfig({ env: { LIVEKIT_ROOM_POLICY: 'any' } }).config.livekit.roomPolicy).toBe('any');
+  });
+});
+
+describe('the development LiveKit key and secret', () => {
+  test.each(['ws://127.0.0.1:7880', 'ws://127.9.8.7:7880', 'ws://localhost:7880', 'ws://[::1]:7880', 'http://127.1:7880', 'wss://[::ffff:127.0.0.1]:7880'])('are accepted on loopback: %s', (url) => {
+    expect(() => loadConfig({ env: { LIVEKIT_URL: url } })).not.toThrow();
+  });
+
+  test.each([
+    [{ LIVEKIT_URL: 'wss://livekit.example.com' }, 'livekit.apiKey and livekit.apiSecret are the development default'],
+    [{ LIVEKIT_URL: 'ws://10.0.0.5:7880', LIVEKIT_API_KEY: 'prodkey' }, 'livekit.apiSecret is the development default'],
+    [{ LIVEKIT_URL: 'ws://10.0.0.5:7880', LIVEKIT_API_SECRET: 'a-real-secret' }, 'livekit.apiKey is the development default'],
+    [{ LIVEKIT_URL: 'ws://localhost.example.com:7880' }, 'development default'],
+    [{ LIVEKIT_URL: 'ws://128.0.0.1:7880' }, 'development default'],
+    [{ LIVEKIT_URL: 'ws://0.0.0.0:7880' }, 'development default'],
+  ])('are refused elsewhere, naming the keys: %j', (env, message) => {
+    expect(() => loadConfig({ env })).toThrow(ConfigError);
+    expect(() => loadConfig({ env })).toThrow(message);
+  });
+
+  test('the refusal shows the URL without its credentials', () => {
+    expect(() => loadConfig({ env: { LIVEKIT_URL: 'wss://u:pw@livekit.example.com/?t=tok' } })).toThrow(/livekit\.url is wss:\/\/livekit\.example\.com\/\. /);
+  });
+
+  test('real credentials work anywhere', () => {
+    expect(() => loadConfig({ env: { LIVEKIT_URL: 'wss://livekit.example.com', LIVEKIT_API_KEY: 'k', LIVEKIT_API_SECRET: 's'.repeat(32) } })).not.toThrow();
+  });
+
+  test('isLoopbackUrl', () => {
+    expect(isLoopbackUrl('ws://127.0.0.1')).toBe(true);
+    expect(isLoopbackUrl('ws://0x7f.0.0.1')).toBe(true);
+    expect(isLoopbackUrl('ws://LOCALHOST:1')).toBe(true);
+    expect(isLoopbackUrl('ws://[::ffff:7f00:1]')).toBe(true);
+    expect(isLoopbackUrl('ws://[::2]')).toBe(false);
+    expect(isLoopbackUrl('ws://[::ffff:a00:1]')).toBe(false);
+    expect(isLoopbackUrl('ws://127.0.0.1.nip.io')).toBe(false);
+    expect(isLoopbackUrl('not a url')).toBe(false);
   });
 });

@@ -1,4 +1,5 @@
 import { redactUrl, redactUrlsIn } from '../../src/ops/redact';
+import { errorFields } from '../../src/ops/logger';
 
 describe('redactUrl', () => {
   it('drops user info, query and fragment', () => {
@@ -14,5 +15,14 @@ describe('redactUrl', () => {
     const out = redactUrlsIn(line);
     expect(out).not.toMatch(/SECRET|u:p|t=1/);
     expect(out).toContain('https://cdn.example.com/a.mp3');
+  });
+});
+
+describe('errorFields', () => {
+  it('logs an error without the credentials or tokens of URLs in its message', () => {
+    const { error } = errorFields(new Error('catalog https://cat:catpw@cdn.example.com/c.json?sig=abc: HTTP 403'));
+    expect(error).toMatch(/^catalog https:\/\/cdn\.example\.com\/c\.json.*HTTP 403$/);
+    expect(error).not.toMatch(/catpw|sig=|abc/);
+    expect(errorFields('mqtt://u:pw@h failed').error).toBe('mqtt://h failed');
   });
 });
