@@ -35,7 +35,7 @@ function joiner(outcomes: Array<FakeLink | Error>) {
 }
 
 function options(join: ResilientRoomOptions['join'], extra: Partial<ResilientRoomOptions> = {}): ResilientRoomOptions {
-  return { room: 'r1', join, log: createLogger('error', new PassThrough()), rejoinTimeoutMs: 60000, emptyRoomTimeoutMs: 0, ...extra };
+  return { room: 'r1', join, log: createLogger('error', new PassThrough()), signal: new AbortController().signal, rejoinTimeoutMs: 60000, emptyRoomTimeoutMs: 0, random: () => 0.5, ...extra };
 }
 
 function recorder(room: ResilientRoom) {
@@ -45,6 +45,11 @@ function recorder(room: ResilientRoom) {
   room.on('ended', (reason, error) => events.push(`ended:${reason}${error ? `|${error}` : ''}`));
   return events;
 }
+
+/** Lets pending promise callbacks run (no timers). */
+const flush = async () => {
+  for (let i = 0; i < 50; i++) await Promise.resolve();
+};
 
 const nextEvent = (room: ResilientRoom, name: 'reconnected' | 'ended') => new Promise<void>((resolve) => room.once(name, () => resolve()));
 
@@ -75,6 +80,7 @@ describe('ResilientRoom', () => {
     await back;
     expect(events).toEqual(['reconnecting:SIGNAL_CLOSE', 'reconnected']);
     expect(j.calls).toEqual(['r1', 'r1']);
+    await flush();
     expect(first.left).toBe(true);
     expect(second.left).toBe(false);
     await room.close();
