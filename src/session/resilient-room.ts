@@ -70,15 +70,35 @@ export class ResilientRoom extends EventEmitter<ResilientRoomEvents> {
   /** Joins the room; a failure (or the signal aborting) here is the start command's failure. */
   static async open(o: ResilientRoomOptions): Promise<ResilientRoom> {
     const r = new ResilientRoom(o);
-    if (o.signal.aborted) throw new JoinAbortedError('the session ended before it joined');
-    const link = await o.join(o.room, o.signal);
-    if (o.signal.aborted) {
-      // The join completed as the session was cancelled: it is ours, so it is left here.
-      await r.dispose(link);
-      throw new JoinAbortedError('the session ended while it joined');
-    }
-    r.adopt(link);
+    r.adopt(await r.join());
     return r;
+  }
+
+  /**
+   * One join, cancelled by the session's signal: it rejects at once on abort even if the joiner
+   * does not, and a connection that completes after that is ours to leave (never a ghost).
+   */
+  private join(): Promise<RoomLink> {
+    const { signal } = this.o;
+    if (signal.aborted) return Promise.reject(new JoinAbortedError('the session ended before it joined'));
+    const joining = this.o.join(this.o.room, signal);
+    return new Promise<RoomLink>((resolve, reject) => {
+      const onAbort = () => reject(new JoinAbortedError('the session ended while it joined'));
+      signal.addEventListener('abort', onAbort, { once: true });
+      joining.then(
+        (link) => {
+          signal.removeEventListener('abort', onAbort);
+          if (!signal.aborted) return resolve(link);
+          this.o.log.info('a join completed after its session ended; leaving the room');
+          void this.dispose(link);
+          reject(new JoinAbortedError('the session ended while it joined'));
+        },
+        (err: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(err instanceof Error ? err : new Error(String(err)));
+        },
+      );
+    });
   }
 
   get reconnecting(): boolean {
@@ -174,7 +194,7 @@ export class ResilientRoom extends EventEmitter<ResilientRoomEvents> {
     const random = this.o.random ?? Math.random;
     for (let attempt = 1; !this.done; attempt++) {
       try {
-        const fresh = await this.o.join(this.o.room, this.o.signal);
+        const fresh = await this.join();
         if (this.done) {
           await this.dispose(fresh);
           return;

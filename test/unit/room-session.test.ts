@@ -1,4 +1,5 @@
-import { FakeDecoder, FakeJoiner, flush, makeSession } from '../support/session-fakes';
+import type { RoomJoiner, RoomLink } from '../../src/session/room-link';
+import { FakeDecoder, FakeJoiner, FakeLink, flush, makeSession } from '../support/session-fakes';
 
 /** Resolves `p` into a flag the test can read without awaiting (a hang shows as false, not as a timeout). */
 function track<T>(p: Promise<T>): { done: boolean; value?: T } {
@@ -108,7 +109,7 @@ describe('RoomSession', () => {
     );
     await flush();
     session.abort('shutdown');
-    expect(await started).toBe('rejected: join aborted');
+    expect(await started).toBe('rejected: the session ended while it joined');
     await session.end('start failed', 'cancelled');
     expect(session.phase).toBe('ended');
     joiner.pending[0].succeed(); // the connect completes after all
@@ -137,5 +138,23 @@ describe('RoomSession', () => {
     } finally {
       jest.useRealTimers();
     }
+  });
+
+  test('a joiner that ignores the signal: the start still gives up at once, and the late connection is left', async () => {
+    let complete: (link: RoomLink) => void = () => undefined;
+    const deaf: RoomJoiner = () => new Promise<RoomLink>((resolve) => (complete = resolve));
+    const session = makeSession(deaf);
+    const started = session.start({}).then(
+      () => 'resolved',
+      (err: Error) => `rejected: ${err.message}`,
+    );
+    await flush();
+    session.abort('shutdown');
+    expect(await started).toBe('rejected: the session ended while it joined');
+    await session.end('start failed');
+    const link = new FakeLink('room1');
+    complete(link);
+    await flush();
+    expect(link.left).toBe(true);
   });
 });
