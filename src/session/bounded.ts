@@ -25,7 +25,7 @@ export const TEARDOWN_BOUNDS: TeardownBounds = {
 };
 
 /** Longest a shutdown waits for every session to end (all in parallel). */
-export const SHUTDOWN_SESSIONS_MS = 3500;
+export const SHUTDOWN_SESSIONS_MS = 3000;
 
 /** The bound was hit: what the caller awaited did not settle in time. */
 export class TimeoutError extends Error {}

@@ -193,6 +193,7 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
     session.on('status', (s) => this.emit('status', s));
     // The room or player asked to end: that end runs in the device's queue like a stop.
     session.on('endRequested', (reason, error) => {
+      this.opts.log.info('session must end; queued', { device, room, reason, ...(error ? { error } : {}) });
       this.enqueue(device, () => session.end(reason, error)).catch((err: unknown) => this.opts.log.error('session end failed', { device, ...errorFields(err) }));
     });
     session.on('ended', () => this.forget(device, session));
