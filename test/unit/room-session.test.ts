@@ -1,4 +1,5 @@
 import type { RoomJoiner, RoomLink } from '../../src/session/room-link';
+import type { RoomSession } from '../../src/session/room-session';
 import { FakeDecoder, FakeJoiner, FakeLink, flush, makeSession } from '../support/session-fakes';
 
 /** Resolves `p` into a flag the test can read without awaiting (a hang shows as false, not as a timeout). */
@@ -23,6 +24,18 @@ async function playing(joiner: FakeJoiner) {
   link.track.settleOne();
   await flush();
   return { session, link };
+}
+
+/** Starts, aborts while the join is in flight (a shutdown), and ends as the registry would. */
+async function abortWhileJoining(session: RoomSession): Promise<void> {
+  const started = session.start({}).then(
+    () => 'resolved',
+    (err: Error) => `rejected: ${err.message}`,
+  );
+  await flush();
+  session.abort('shutdown');
+  expect(await started).toBe('rejected: the session ended while it joined');
+  await session.end('start failed', 'cancelled');
 }
 
 afterEach(() => {
@@ -103,14 +116,7 @@ describe('RoomSession', () => {
   test('a session ended while it joins throws from start; a connect that completes later is left', async () => {
     const joiner = new FakeJoiner();
     const session = makeSession(joiner.join);
-    const started = session.start({}).then(
-      () => 'resolved',
-      (err: Error) => `rejected: ${err.message}`,
-    );
-    await flush();
-    session.abort('shutdown');
-    expect(await started).toBe('rejected: the session ended while it joined');
-    await session.end('start failed', 'cancelled');
+    await abortWhileJoining(session);
     expect(session.phase).toBe('ended');
     joiner.pending[0].succeed(); // the connect completes after all
     await flush();
@@ -144,14 +150,7 @@ describe('RoomSession', () => {
     let complete: (link: RoomLink) => void = () => undefined;
     const deaf: RoomJoiner = () => new Promise<RoomLink>((resolve) => (complete = resolve));
     const session = makeSession(deaf);
-    const started = session.start({}).then(
-      () => 'resolved',
-      (err: Error) => `rejected: ${err.message}`,
-    );
-    await flush();
-    session.abort('shutdown');
-    expect(await started).toBe('rejected: the session ended while it joined');
-    await session.end('start failed');
+    await abortWhileJoining(session);
     const link = new FakeLink('room1');
     complete(link);
     await flush();
