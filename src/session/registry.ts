@@ -58,11 +58,6 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
     return this.sessions.size;
   }
 
-  /** True from `shutdown` on: every command is answered `shutting_down`. */
-  get shuttingDown(): boolean {
-    return this.closing !== undefined;
-  }
-
   /** Devices with commands waiting or running (bounded by the devices that sent any). */
   get queuedDevices(): number {
     return this.queues.size;

@@ -43,10 +43,6 @@ export class RoomSink implements AudioSink {
     this.track = undefined;
   }
 
-  get attached(): boolean {
-    return this.track !== undefined;
-  }
-
   /** No track will come back: captures return at once from now on. */
   close(): void {
     this.closed = true;
