@@ -103,6 +103,9 @@ async function stress(seed: number): Promise<Run> {
         jest.advanceTimersByTime(Math.floor(rnd() * 1500));
       }
       await flush(rnd() < 0.5 ? 1 : 3);
+      // One bot per room at any time: two would kick each other out (one identity per room).
+      const rooms = live().map((l) => l.room);
+      if (new Set(rooms).size !== rooms.length) throw new Error(`step ${step}: two links in one room: ${rooms.join(',')}`);
     }
     shutdown ??= registry.shutdown('stress shutdown');
     // Drain: every capture now plays at once and time moves on, but joins in flight never answer
