@@ -156,4 +156,24 @@ describe('RoomSession', () => {
     await flush();
     expect(link.left).toBe(true);
   });
+
+  test('a capture that never returns (stalled native call) holds the stop at most its bounds', async () => {
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    try {
+      const joiner = new FakeJoiner();
+      const { session, link } = await playing(joiner);
+      expect(link.track.pending.length).toBe(1); // in flight, and it never settles
+      const stopped = track(session.stop());
+      let waited = 0;
+      for (; waited < 5000 && !stopped.done; waited += 100) {
+        jest.advanceTimersByTime(100);
+        await flush();
+      }
+      expect(stopped.done).toBe(true);
+      expect(waited).toBeLessThanOrEqual(2000); // the player's bound (1.5 s), not forever
+      expect(link.left).toBe(true);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
 });
