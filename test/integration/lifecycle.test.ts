@@ -81,6 +81,21 @@ describe('session lifecycle on the real stack', () => {
     expect(status.ok).toBe(true);
   }, 60000);
 
+  test('a stop and a room deletion at once (the room goes away during the fade-out): the stop is answered promptly', async () => {
+    const { app } = await scope.daemon({ audio: { queueMs: 1000 } });
+    const listener = await scope.listen('lc-fade');
+    expect((await app.command('aabbccddee75', { type: 'start_continuous_music', session_id: 'lc-fade' })).ok).toBe(true);
+    await listener.hearTone(ANY, 'music before the stop');
+    const rooms = new RoomServiceClient(stackInfo().livekitUrl.replace(/^ws/, 'http'), LIVEKIT_KEY, LIVEKIT_SECRET);
+    const t0 = Date.now();
+    // A 1 s queue: the fade-out waits for it to play out, and the deletion lands within it.
+    const stop = app.command('aabbccddee75', { type: 'stop_continuous_music' }, 6000);
+    await rooms.deleteRoom('lc-fade');
+    expect((await stop).ok).toBe(true);
+    expect(Date.now() - t0).toBeLessThan(4000);
+    expect((await app.command('aabbccddee75', { type: 'get_status' }, 3000)).ok).toBe(true);
+  }, 60000);
+
   test('a room move while the session is ending (empty-room timer) plays in the new room', async () => {
     const { daemon, app } = await scope.daemon({ sessions: { emptyRoomTimeoutMs: 1000 } });
     const first = await scope.listen('lc-move-a');
