@@ -1,7 +1,5 @@
 import type { Command, CommandEnvelope } from '../session/commands';
 
-export type { Command, CommandEnvelope, CommandType } from '../session/commands';
-
 /** Stable codes for refused payloads: apps branch on these, never on the message text. */
 export type ParseErrorCode = 'invalid_json' | 'not_an_object' | 'missing_type' | 'unknown_command' | 'invalid_field';
 

@@ -10,8 +10,6 @@ export type Command =
   | { type: 'play_song'; query: string; language?: string }
   | { type: 'get_status' };
 
-export type CommandType = Command['type'];
-
 /** A command plus the caller's correlation fields, echoed in the reply. */
 export interface CommandEnvelope {
   command: Command;
