@@ -18,6 +18,7 @@ import { Metrics } from './ops/metrics';
 import { redactUrl, redactUrlsIn } from './ops/redact';
 import { VERSION } from './ops/version';
 import { seededRandom } from './player/random';
+import { settleWithin } from './session/bounded';
 import { SessionRegistry } from './session/registry';
 import type { RoomJoiner, RoomLink } from './session/room-link';
 import { RoomPolicy } from './session/room-policy';
@@ -27,10 +28,19 @@ import type { DeviceStatus } from './session/status';
 
 export interface App {
   start(): Promise<void>;
-  /** Stops every session, says offline, leaves every room. Safe to call twice. */
+  /**
+   * Ends every session (commands get shutting_down from now on), says offline, leaves every room;
+   * each step bounded, so it resolves within SHUTDOWN_* whatever state the sessions are in. Safe to
+   * call twice.
+   */
   stop(): Promise<void>;
   readonly registry: SessionRegistry;
 }
+
+/** Bounds of the shutdown steps after the sessions (SHUTDOWN_SESSIONS_MS): all within the daemon's 5 s. */
+const SHUTDOWN_CONTROL_MS = 700;
+const SHUTDOWN_HTTP_MS = 300;
+const SHUTDOWN_LIVEKIT_MS = 300;
 
 /** Wires the one-way flow: MQTT command → session → player → audio → LiveKit. */
 export function createApp(config: AppConfig, redacted: Record<string, unknown>, log: Logger): App {
@@ -101,6 +111,8 @@ export function createApp(config: AppConfig, redacted: Record<string, unknown>, 
       }),
     }),
     maxSessions: config.sessions.max,
+    queueLimit: config.sessions.queueLimit,
+    maxRememberedDevices: config.sessions.maxRememberedDevices,
     log,
     createSession: (device, room): RoomSession =>
       new RoomSession({
@@ -154,12 +166,13 @@ export function createApp(config: AppConfig, redacted: Record<string, unknown>, 
       log.info('music-bridge started', { version: VERSION });
     },
     stop() {
+      const warn = (msg: string, fields: Record<string, unknown>) => log.warn(msg, fields);
       stopping ??= (async () => {
         catalog.stop();
-        await registry.stopAll('bridge shutting down');
-        await control.stop();
-        await http?.stop();
-        await dispose();
+        await registry.shutdown('bridge shutting down');
+        await settleWithin(control.stop(), SHUTDOWN_CONTROL_MS, 'stopping the control plane', warn);
+        if (http) await settleWithin(http.stop(), SHUTDOWN_HTTP_MS, 'stopping the ops endpoint', warn);
+        await settleWithin(dispose(), SHUTDOWN_LIVEKIT_MS, 'releasing the LiveKit SDK', warn);
       })();
       return stopping;
     },

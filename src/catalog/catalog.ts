@@ -13,20 +13,13 @@ export interface Selection {
 
 /** An immutable set of songs with selection by language/genre and free-text search. */
 export class Catalog {
-  private readonly byIdMap: Map<string, Song>;
   /** Built on the first search. */
   private index: SongSearch | undefined;
 
-  constructor(private readonly songs: readonly Song[]) {
-    this.byIdMap = new Map(songs.map((s) => [s.id, s]));
-  }
+  constructor(private readonly songs: readonly Song[]) {}
 
   all(): readonly Song[] {
     return this.songs;
-  }
-
-  byId(id: string): Song | undefined {
-    return this.byIdMap.get(id);
   }
 
   languages(): string[] {

@@ -4,6 +4,8 @@ import { createLogger, errorFields } from './logger';
 
 /** Exit within this long after SIGTERM even if a room or the broker hangs. */
 const SHUTDOWN_DEADLINE_MS = 5000;
+/** After a clean shutdown, how long lingering handles may keep the process before it exits anyway. */
+const EXIT_GRACE_MS = 200;
 
 /**
  * Runs the daemon until SIGTERM/SIGINT. Returns the exit code. A bad configuration exits 2 with a
@@ -48,6 +50,9 @@ export async function runDaemon(opts: { configFile?: string }): Promise<number> 
         () => {
           log.info('stopped');
           resolve(0);
+          // A native handle that outlives its owner (a join that never completed) must not hold
+          // the process past its shutdown: everything is ended, so exit when the code is set.
+          setTimeout(() => process.exit(process.exitCode ?? 0), EXIT_GRACE_MS).unref();
         },
         (err: unknown) => {
           log.error('shutdown failed', errorFields(err));

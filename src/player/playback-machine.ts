@@ -39,8 +39,8 @@ export interface Transition {
   changed: boolean;
   /** A paused room plays again because of this command. */
   resumed: boolean;
-  /** Async work for the caller: `open` joins the room and starts the player, `close` stops it and leaves. */
-  effect?: 'open' | 'close';
+  /** Async work for the caller: `open` joins the room and starts the player. */
+  effect?: 'open';
   state: PlaybackState;
   /** The song playing, or about to play, after the command. */
   song: Song | undefined;
@@ -51,7 +51,7 @@ const ACTIVE: readonly PlaybackState[] = ['starting', 'playing', 'paused'];
 /**
  * The per-room playlist state machine: which command is allowed in which state, what it does to
  * the playlist, and what it answers. Pure and synchronous: no timers, no I/O; the shuffle comes from
- * the injected `rng`. The room session performs the `open`/`close` effects and reports back with
+ * the injected `rng`. The room session performs the `open` effect and reports back with
  * `started`/`stopped`.
  */
 export class PlaybackMachine {
@@ -152,7 +152,7 @@ export class PlaybackMachine {
     if (this.current === 'stopping') return this.result({ message, changed: false });
     if (!this.active) return this.result({ message: 'Music streaming is not active', changed: false });
     this.current = 'stopping';
-    return this.result({ message, changed: true, effect: 'close' });
+    return this.result({ message, changed: true });
   }
 
   private stopped(error: string | undefined): Transition {
@@ -205,7 +205,7 @@ export class PlaybackMachine {
     return { ...this.result({ message, changed: false }), ok: false, code };
   }
 
-  private result(r: { message: string; changed: boolean; resumed?: boolean; effect?: 'open' | 'close' }): Transition {
+  private result(r: { message: string; changed: boolean; resumed?: boolean; effect?: 'open' }): Transition {
     return { ok: true, resumed: false, ...r, state: this.current, song: this.list?.current() };
   }
 }

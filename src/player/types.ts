@@ -5,8 +5,6 @@ import type { Song } from '../catalog/song';
 export interface AudioSink {
   /** Resolves when the frame is queued; callers await each call (that is the pacing). */
   capture(samples: Int16Array): Promise<void>;
-  /** Drops queued audio at once (a hard stop). */
-  clear(): void;
   /** Resolves when the queued audio has played out. */
   drain(): Promise<void>;
   /** Audio queued and not yet played, ms (when the sink can tell). */

@@ -1,8 +1,9 @@
 import { EventEmitter } from 'eventemitter3';
-import type { CommandEnvelope } from '../mqtt/commands';
 import { errorFields, type Logger } from '../ops/logger';
+import { settleWithin, SHUTDOWN_SESSIONS_MS } from './bounded';
+import type { CommandEnvelope } from './commands';
 import { RoomNotFoundError, RoomRefusedError, type RoomResolver } from './room-resolver';
-import type { Outcome, RoomSession } from './room-session';
+import type { Outcome, OutcomeCode, RoomSession } from './room-session';
 import { idleStatus, type DeviceStatus } from './status';
 
 export interface CommandResult extends Outcome {
@@ -12,8 +13,14 @@ export interface CommandResult extends Outcome {
 export interface RegistryOptions {
   rooms: RoomResolver;
   maxSessions: number;
+  /** Commands one device may have waiting or running; more are answered `queue_full` at once. */
+  queueLimit: number;
+  /** Devices whose last status is remembered without a session (least recently used forgotten first). */
+  maxRememberedDevices: number;
   createSession: (device: string, room: string) => RoomSession;
   log: Logger;
+  /** Longest a shutdown waits for every session to end; default SHUTDOWN_SESSIONS_MS. */
+  shutdownTimeoutMs?: number;
 }
 
 export interface RegistryEvents {
@@ -21,15 +28,27 @@ export interface RegistryEvents {
   status: (status: DeviceStatus) => void;
 }
 
+/** One device's commands in arrival order; `length` counts those waiting or running. */
+interface DeviceQueue {
+  tail: Promise<void>;
+  length: number;
+}
+
 /**
- * The one place that knows what runs: one session per device. Commands for one device run in
- * arrival order (a per-device promise chain); different devices run in parallel.
+ * The one place that knows what runs: one session per device, one music session per room.
+ * Everything that changes a session goes through its device's queue in arrival order: commands,
+ * and also the ends a session asks for (room gone, playback failed) and the shutdown, so no end
+ * ever races a start. Different devices run in parallel. Every map here is bounded.
  */
 export class SessionRegistry extends EventEmitter<RegistryEvents> {
   private readonly sessions = new Map<string, RoomSession>();
-  private readonly queues = new Map<string, Promise<unknown>>();
-  /** Last status of devices without a session (idle, or the error that ended it). */
+  /** room → device whose session plays (or joins, or is ending) there. */
+  private readonly rooms = new Map<string, string>();
+  /** Present only while a device has commands waiting or running. */
+  private readonly queues = new Map<string, DeviceQueue>();
+  /** Last status of devices without a session (idle, or the error that ended it); an LRU. */
   private readonly lastStatus = new Map<string, DeviceStatus>();
+  private closing: Promise<void> | undefined;
 
   constructor(private readonly opts: RegistryOptions) {
     super();
@@ -37,6 +56,15 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
 
   get size(): number {
     return this.sessions.size;
+  }
+
+  /** Devices with commands waiting or running (bounded by the devices that sent any). */
+  get queuedDevices(): number {
+    return this.queues.size;
+  }
+
+  get rememberedDevices(): number {
+    return this.lastStatus.size;
   }
 
   statuses(): DeviceStatus[] {
@@ -49,22 +77,56 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
     return this.sessions.get(device)?.status() ?? this.lastStatus.get(device) ?? idleStatus(device);
   }
 
+  /** Runs a device's command after those before it. Never rejects for a refusal; answers at once when refused. */
   execute(device: string, envelope: CommandEnvelope): Promise<CommandResult> {
-    const run = (this.queues.get(device) ?? Promise.resolve()).then(() => this.dispatch(device, envelope));
-    const tail = run.catch(() => undefined);
-    this.queues.set(device, tail);
-    void tail.then(() => {
-      if (this.queues.get(device) === tail) this.queues.delete(device);
+    if (this.closing) return Promise.resolve(this.refusal(device, 'shutting_down'));
+    const queued = this.queues.get(device)?.length ?? 0;
+    if (queued >= this.opts.queueLimit) {
+      return Promise.resolve(this.refusal(device, 'queue_full', `too many commands waiting for this device: the limit is ${this.opts.queueLimit}`));
+    }
+    return this.enqueue(device, () => this.dispatch(device, envelope));
+  }
+
+  /**
+   * Ends every session and refuses every command from now on. Each session's signal is aborted
+   * first (joins in flight give up at once), then each ends through its device's queue; the whole
+   * is bounded by `shutdownTimeoutMs`. Safe to call twice.
+   */
+  shutdown(reason = 'bridge shutting down'): Promise<void> {
+    this.closing ??= (async () => {
+      const sessions = [...this.sessions.entries()];
+      this.opts.log.info('ending every session', { sessions: sessions.length });
+      for (const [, session] of sessions) session.abort(reason);
+      const endings = sessions.map(([device, session]) => this.enqueue(device, () => session.end(reason)));
+      const ms = this.opts.shutdownTimeoutMs ?? SHUTDOWN_SESSIONS_MS;
+      await settleWithin(Promise.all(endings), ms, 'ending every session', (msg, fields) => this.opts.log.warn(msg, fields));
+    })();
+    return this.closing;
+  }
+
+  /** Appends `task` to the device's queue; the queue is removed once empty. */
+  private enqueue<T>(device: string, task: () => Promise<T>): Promise<T> {
+    let q = this.queues.get(device);
+    if (!q) {
+      q = { tail: Promise.resolve(), length: 0 };
+      this.queues.set(device, q);
+    }
+    const queue = q;
+    queue.length++;
+    const run = queue.tail.then(task);
+    queue.tail = run.then(noop, noop).then(() => {
+      if (--queue.length === 0 && this.queues.get(device) === queue) this.queues.delete(device);
     });
     return run;
   }
 
-  /** Stops every session (shutdown). */
-  async stopAll(reason: string): Promise<void> {
-    await Promise.all([...this.sessions.values()].map((s) => s.stop(reason)));
+  private refusal(device: string, code: OutcomeCode, message?: string): CommandResult {
+    const text = message ?? (code === 'shutting_down' ? 'the bridge is shutting down' : code);
+    return { ok: false, code, message: text, status: this.status(device) };
   }
 
   private async dispatch(device: string, { command, sessionId }: CommandEnvelope): Promise<CommandResult> {
+    if (this.closing) return this.refusal(device, 'shutting_down');
     const session = this.sessions.get(device);
     const result = (o: Outcome): CommandResult => ({ ...o, status: this.status(device) });
     switch (command.type) {
@@ -77,13 +139,19 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
           if (!(err instanceof RoomNotFoundError)) throw err;
           return result({ ok: false, code: 'room_not_found', message: err.message });
         }
-        if (session && session.room !== room) await session.stop(`moving to room ${room}`);
+        if (this.closing) return this.refusal(device, 'shutting_down');
+        const busy = this.busyRoom(device, room);
+        if (busy) return busy;
+        // A session in another room, or one whose room or player is gone, ends first (the same
+        // ending when it is under way), then the start begins afresh.
+        if (session && (session.room !== room || session.over)) await session.end(`moving to room ${room}`);
+        if (this.closing) return this.refusal(device, 'shutting_down');
         const current = this.sessions.get(device);
         if (current) return result(await current.start(command));
         if (this.sessions.size >= this.opts.maxSessions) {
           return result({ ok: false, code: 'session_limit', message: `too many sessions: the limit is ${this.opts.maxSessions}` });
         }
-        return this.startNew(device, room, command);
+        return this.busyRoom(device, room) ?? this.startNew(device, room, command);
       }
       case 'stop_continuous_music':
         if (!session) return result({ ok: true, message: 'Music streaming is not active' });
@@ -105,31 +173,55 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
     }
   }
 
+  /** One music session per room: another device's music there is left alone. */
+  private busyRoom(device: string, room: string): CommandResult | undefined {
+    const owner = this.rooms.get(room);
+    if (owner === undefined || owner === device) return undefined;
+    this.opts.log.warn('start refused: another device plays in the room', { device, room });
+    return this.refusal(device, 'room_busy', `another device's music plays in room "${room}"`);
+  }
+
   private async startNew(device: string, room: string, query: { language?: string; genre?: string }): Promise<CommandResult> {
     const session = this.opts.createSession(device, room);
     this.sessions.set(device, session);
+    this.rooms.set(room, device);
     this.lastStatus.delete(device);
     session.on('status', (s) => this.emit('status', s));
-    session.on('ended', () => {
-      if (this.sessions.get(device) === session) this.sessions.delete(device);
-      const final = session.status();
-      this.lastStatus.set(device, { ...final, room: null });
-      this.emit('status', { ...final, room: null });
+    // The room or player asked to end: that end runs in the device's queue like a stop.
+    session.on('endRequested', (reason, error) => {
+      this.opts.log.info('session must end; queued', { device, room, reason, ...(error ? { error } : {}) });
+      this.enqueue(device, () => session.end(reason, error)).catch((err: unknown) => this.opts.log.error('session end failed', { device, ...errorFields(err) }));
     });
+    session.on('ended', () => this.forget(device, session));
     try {
       const outcome = await session.start({ language: query.language, genre: query.genre });
-      if (!outcome.ok) await session.stop(outcome.message);
+      if (!outcome.ok) await session.end(outcome.message);
       return { ...outcome, status: this.status(device) };
     } catch (err) {
-      const message = `could not start music in room "${room}": ${errorFields(err).error}`;
-      this.opts.log.error('start failed', { device, room, ...errorFields(err) });
-      this.sessions.delete(device);
-      session.removeAllListeners();
-      const status = idleStatus(device, message);
-      this.lastStatus.set(device, status);
-      this.emit('status', status);
-      void session.stop('start failed');
-      return { ok: false, code: 'join_failed', message, status };
+      const aborted = session.signal.aborted;
+      const message = aborted ? `start of music in room "${room}" cancelled` : `could not start music in room "${room}": ${errorFields(err).error}`;
+      if (!aborted) this.opts.log.error('start failed', { device, room, ...errorFields(err) });
+      await session.end('start failed', message);
+      return { ok: false, code: this.closing ? 'shutting_down' : 'join_failed', message, status: this.status(device) };
+    }
+  }
+
+  /** A session ended: its device and room are free; its last status is remembered (bounded). */
+  private forget(device: string, session: RoomSession): void {
+    if (this.sessions.get(device) === session) this.sessions.delete(device);
+    if (this.rooms.get(session.room) === device) this.rooms.delete(session.room);
+    const final = { ...session.status(), room: null };
+    this.remember(final);
+    session.removeAllListeners();
+    this.emit('status', final);
+  }
+
+  private remember(status: DeviceStatus): void {
+    this.lastStatus.delete(status.device);
+    this.lastStatus.set(status.device, status);
+    while (this.lastStatus.size > this.opts.maxRememberedDevices) {
+      const oldest = this.lastStatus.keys().next().value as string;
+      this.lastStatus.delete(oldest);
     }
   }
 }
@@ -137,3 +229,5 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
 function notPlaying(): Outcome {
   return { ok: false, code: 'not_playing', message: 'No music is currently playing' };
 }
+
+function noop(): void {}

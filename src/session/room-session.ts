@@ -5,6 +5,7 @@ import { errorFields, type Logger } from '../ops/logger';
 import { PlaybackMachine, sameQuery, type PlaybackCommand, type PlaybackState, type Transition } from '../player/playback-machine';
 import { Player } from '../player/player';
 import type { DecoderFactory } from '../player/types';
+import { settleWithin, TEARDOWN_BOUNDS, type TeardownBounds } from './bounded';
 import { ResilientRoom } from './resilient-room';
 import type { RoomJoiner } from './room-link';
 import { songInfo, type DeviceStatus, type SessionState, type SongFailure } from './status';
@@ -29,6 +30,10 @@ export interface SessionDeps {
   rejoinTimeoutMs: number;
   emptyRoomTimeoutMs: number;
   counters?: SessionCounters;
+  /** Overrides of the teardown bounds (tests); default TEARDOWN_BOUNDS. */
+  bounds?: Partial<TeardownBounds>;
+  /** Jitter source of the rejoin back-off, in [0, 1); default Math.random. */
+  jitter?: () => number;
 }
 
 interface Countable {
@@ -47,12 +52,37 @@ export interface SessionCounters {
 
 export interface SessionEvents {
   status: (status: DeviceStatus) => void;
-  /** The session is over (stop, room gone, failure); `error` is set when it ended badly. */
+  /**
+   * The session must end (its room is gone, playback failed). The session does not end itself: its
+   * owner (the registry) runs `end` through the device's command queue, like every other end.
+   */
+  endRequested: (reason: string, error?: string) => void;
+  /** The session is over (stop, room gone, failure, shutdown); `error` is set when it ended badly. */
   ended: (reason: string, error?: string) => void;
 }
 
+/**
+ * Where a session is in its life, the one place that says so:
+ * `new` → `joining` (the room is being joined) → `running` (playing, paused or reconnecting, see
+ * the status) → `ending` (its signal is aborted, the player fades out, the room is left) → `ended`.
+ * A failed join goes from `joining` to `ending` too.
+ */
+export type SessionPhase = 'new' | 'joining' | 'running' | 'ending' | 'ended';
+
 /** Stable codes for commands that could not be done; replies carry them as `error`. */
-export type OutcomeCode = 'not_playing' | 'no_songs' | 'no_match' | 'session_limit' | 'join_failed' | 'room_not_found' | 'room_not_allowed' | 'invalid_field' | 'internal_error';
+export type OutcomeCode =
+  | 'not_playing'
+  | 'no_songs'
+  | 'no_match'
+  | 'session_limit'
+  | 'join_failed'
+  | 'room_not_found'
+  | 'room_not_allowed'
+  | 'invalid_field'
+  | 'room_busy'
+  | 'queue_full'
+  | 'shutting_down'
+  | 'internal_error';
 
 export interface Outcome {
   ok: boolean;
@@ -60,24 +90,54 @@ export interface Outcome {
   code?: OutcomeCode;
 }
 
-/** One device's music in one room: joins, plays, obeys commands, leaves. */
+/**
+ * One device's music in one room: joins, plays, obeys commands, leaves. The session is the one
+ * cancellation owner of everything it starts: its AbortSignal goes to the join (and every rejoin),
+ * the presence and the sink; aborting it cancels what is awaited, and `end` tears down in order,
+ * each step bounded in time.
+ */
 export class RoomSession extends EventEmitter<SessionEvents> {
   /** Playback state, playlist and command rules; the session does the async work around it. */
   private readonly machine: PlaybackMachine;
+  private readonly aborter = new AbortController();
+  private readonly bounds: TeardownBounds;
+  private current: SessionPhase = 'new';
   private presence: ResilientRoom | undefined;
   private player: Player | undefined;
   private song: Song | undefined;
   private endReason: string | null = null;
   private lastFailure: SongFailure | null = null;
-  private ending = false;
+  /** Why the session must end, reported by its room or player and not yet run by its owner. */
+  private requested: { reason: string; error?: string } | undefined;
+  private ending: Promise<void> | undefined;
 
   constructor(private readonly deps: SessionDeps) {
     super();
     this.machine = new PlaybackMachine(deps.rng);
+    this.bounds = { ...TEARDOWN_BOUNDS, ...deps.bounds };
   }
 
   get room(): string {
     return this.deps.room;
+  }
+
+  get phase(): SessionPhase {
+    return this.current;
+  }
+
+  /** Cancels everything this session awaits or runs (join, rejoin, sink waits). */
+  get signal(): AbortSignal {
+    return this.aborter.signal;
+  }
+
+  /** True once the session ends or must end: a command for it waits for `end`, then starts afresh. */
+  get over(): boolean {
+    return this.requested !== undefined || this.current === 'ending' || this.current === 'ended';
+  }
+
+  /** Cancels what the session awaits (a join in flight rejects at once); its owner then calls `end`. */
+  abort(reason: string): void {
+    if (!this.aborter.signal.aborted) this.aborter.abort(new Error(reason));
   }
 
   status(): DeviceStatus {
@@ -99,16 +159,22 @@ export class RoomSession extends EventEmitter<SessionEvents> {
     };
   }
 
+  /** Joins and plays. Throws when the join fails or the signal aborts it; the owner then calls `end`. */
   async start(query: SongQuery): Promise<Outcome> {
+    if (this.over) return { ok: false, code: 'not_playing', message: 'Music streaming is stopping' };
     const selection = this.deps.catalog().select(query);
     const switching = this.machine.active && !sameQuery(query, this.machine.request);
     const t = this.machine.dispatch({ type: 'start', query, pool: selection.songs, note: selection.note });
     if (t.effect !== 'open') return this.restarted(t, switching);
+    this.current = 'joining';
     this.emitStatus();
     const presence = await ResilientRoom.open({
       room: this.deps.room,
       join: this.deps.join,
       log: this.deps.log,
+      signal: this.aborter.signal,
+      bounds: this.deps.bounds,
+      random: this.deps.jitter,
       rejoinTimeoutMs: this.deps.rejoinTimeoutMs,
       emptyRoomTimeoutMs: this.deps.emptyRoomTimeoutMs,
       onFrame: () => this.deps.counters?.framesSent.inc(),
@@ -120,7 +186,7 @@ export class RoomSession extends EventEmitter<SessionEvents> {
       this.deps.counters?.rejoins.inc();
       this.emitStatus();
     });
-    presence.on('ended', (reason, error) => void this.end(reason, error));
+    presence.on('ended', (reason, error) => this.requestEnd(reason, error));
 
     const player = new Player(this.machine.playlist!, presence.sink, this.deps.openDecoder, {
       frameSamples: this.deps.frameSamples,
@@ -142,8 +208,9 @@ export class RoomSession extends EventEmitter<SessionEvents> {
       this.deps.counters?.outputErrors.inc();
       this.deps.log.error('audio output failed; track rebuilt', errorFields(err));
     });
-    player.on('failed', (err) => void this.end('playback failed', err.message));
+    player.on('failed', (err) => this.requestEnd('playback failed', err.message));
     this.machine.attach(player);
+    this.current = 'running';
     player.start();
     this.song = this.machine.dispatch({ type: 'started' }).song;
     this.emitStatus();
@@ -202,21 +269,39 @@ export class RoomSession extends EventEmitter<SessionEvents> {
     return this.move({ type: 'playSong', song: found });
   }
 
-  /** Stops the music and leaves the room. Idempotent. */
+  /** Stops the music and leaves the room. A session already ending is awaited, not ended twice. */
   async stop(reason = 'stopped by command'): Promise<Outcome> {
     await this.end(reason);
     return { ok: true, message: 'Stopped continuous music streaming' };
   }
 
-  private async end(reason: string, error?: string): Promise<void> {
-    if (this.ending) return;
-    this.ending = true;
+  /**
+   * Ends the session: aborts its signal, fades the player out, tells the room, leaves it. Every
+   * call gets the same ending; a cause the room or player reported first wins over `reason`.
+   * Never rejects, and every await in it is bounded.
+   */
+  end(reason: string, error?: string): Promise<void> {
+    const cause = this.requested ?? { reason, error };
+    this.ending ??= this.teardown(cause.reason, cause.error);
+    return this.ending;
+  }
+
+  private requestEnd(reason: string, error?: string): void {
+    if (this.over) return;
+    this.requested = { reason, error };
+    this.emit('endRequested', reason, error);
+  }
+
+  private async teardown(reason: string, error?: string): Promise<void> {
+    this.current = 'ending';
+    // Cancels a join or rejoin in flight; a sink without a track stops waiting, so the fade-out
+    // goes into the room when there is one and ends at once when there is none.
+    this.abort(reason);
     const { player, presence } = this;
     this.player = undefined;
     this.machine.dispatch({ type: 'stop' });
-    // Without a room there is nothing to fade into: let the player stop at once.
-    if (presence?.reconnecting) presence.sink.close();
-    await player?.stop();
+    const warn = (msg: string, fields: Record<string, unknown>) => this.deps.log.warn(msg, fields);
+    if (player) await settleWithin(player.stop(), this.bounds.playerStopMs, 'stopping the player', warn);
     if (presence) {
       // Tell the room before leaving it; a room that is already gone simply misses the message.
       await this.send({ type: 'music_playback_stopped', message: reason });
@@ -226,8 +311,13 @@ export class RoomSession extends EventEmitter<SessionEvents> {
     this.song = undefined;
     this.endReason = reason;
     this.machine.dispatch({ type: 'stopped', error });
+    this.current = 'ended';
     this.deps.log[error ? 'error' : 'info']('session ended', { reason, ...(error ? { error } : {}) });
-    this.emit('ended', reason, error);
+    try {
+      this.emit('ended', reason, error);
+    } catch (err) {
+      this.deps.log.error('a listener of the session end failed', errorFields(err));
+    }
   }
 
   private onSongStarted(song: Song): void {
@@ -263,12 +353,13 @@ export class RoomSession extends EventEmitter<SessionEvents> {
     void this.send(message);
   }
 
+  /** One data message, bounded: a slow or dead data channel costs at most `messageMs`. */
   private async send(message: Record<string, unknown>): Promise<void> {
-    try {
-      await this.presence?.send(MUSIC_CONTROL_TOPIC, message);
-    } catch (err) {
-      this.deps.log.warn('data message not delivered', { type: message.type, ...errorFields(err) });
-    }
+    const presence = this.presence;
+    if (!presence) return;
+    await settleWithin(presence.send(MUSIC_CONTROL_TOPIC, message), this.bounds.messageMs, `data message ${String(message.type)}`, (msg, fields) =>
+      this.deps.log.warn(msg, { type: message.type, ...fields }),
+    );
   }
 }
 

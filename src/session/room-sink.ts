@@ -1,9 +1,25 @@
 import type { AudioSink } from '../player/types';
+import { TimeoutError, within } from './bounded';
+
+export interface RoomSinkOptions {
+  /** The session's cancellation: once aborted, a capture without a track returns at once (nothing to fade into). */
+  signal: AbortSignal;
+  /** Longest a capture may take; a stalled native call becomes an output error (the player rebuilds the track). */
+  captureTimeoutMs: number;
+  /** Told when a capture hit its bound (logs). */
+  onStall?: (ms: number) => void;
+  /** Counts frames that reached a track. */
+  onFrame?: () => void;
+  /** The silence (ms) the room heard because a frame came after the queue had run dry (metrics). */
+  onUnderrun?: (ms: number) => void;
+}
 
 /**
  * The player's sink for one room, whose track may come and go (LiveKit reconnects). While no track
  * is attached, `capture` waits, so the player pauses in place and resumes the same song near where
- * it stopped. `clear` releases a waiting capture (skip, pause, stop must never hang on a room).
+ * it stopped. Once the session is ending (its signal aborted) or the sink is closed (no track will
+ * come back), a capture without a track returns at once and every waiting one is released, so a
+ * stop never hangs on a room.
  */
 export class RoomSink implements AudioSink {
   private track: AudioSink | undefined;
@@ -13,26 +29,18 @@ export class RoomSink implements AudioSink {
   private lastCaptureAt = 0;
   private queuedAfterLast = 0;
 
-  /**
-   * `onFrame` counts frames that reached a track; `onUnderrun` gets the silence (ms) the room heard
-   * because a frame came after the queue had run dry (metrics).
-   */
-  constructor(
-    private readonly onFrame: () => void = () => undefined,
-    private readonly onUnderrun: (ms: number) => void = () => undefined,
-  ) {}
+  constructor(private readonly o: RoomSinkOptions) {
+    o.signal.addEventListener('abort', () => this.release(), { once: true });
+  }
 
   attach(track: AudioSink): void {
+    if (this.closed) return;
     this.track = track;
     this.release();
   }
 
   detach(): void {
     this.track = undefined;
-  }
-
-  get attached(): boolean {
-    return this.track !== undefined;
   }
 
   /** No track will come back: captures return at once from now on. */
@@ -43,25 +51,26 @@ export class RoomSink implements AudioSink {
   }
 
   async capture(samples: Int16Array): Promise<void> {
-    if (this.closed) return;
     if (!this.track) {
+      if (this.closed || this.o.signal.aborted) return;
       await new Promise<void>((resolve) => this.waiting.push(resolve));
-      // Released by clear() or attach(); a cleared frame is dropped.
+      // Released by attach(), close() or the abort; without a track the frame is dropped.
       if (!this.track) return;
     }
+    const track = this.track;
     const now = performance.now();
     const idle = now - this.lastCaptureAt;
     // A gap over a second is a pause or a reconnect, not a late frame.
-    if (this.lastCaptureAt > 0 && idle < 1000 && idle > this.queuedAfterLast + 1) this.onUnderrun(idle - this.queuedAfterLast);
-    await this.track.capture(samples);
+    if (this.lastCaptureAt > 0 && idle < 1000 && idle > this.queuedAfterLast + 1) this.o.onUnderrun?.(idle - this.queuedAfterLast);
+    try {
+      await within(track.capture(samples), this.o.captureTimeoutMs, 'capturing a frame');
+    } catch (err) {
+      if (err instanceof TimeoutError) this.o.onStall?.(this.o.captureTimeoutMs);
+      throw err;
+    }
     this.lastCaptureAt = performance.now();
     this.queuedAfterLast = this.track?.queuedMs ?? Infinity;
-    this.onFrame();
-  }
-
-  clear(): void {
-    this.track?.clear();
-    if (!this.track) this.release();
+    this.o.onFrame?.();
   }
 
   async drain(): Promise<void> {

@@ -57,7 +57,7 @@ interface Expect {
   state: PlaybackState;
   code?: string;
   message?: string | RegExp;
-  effect?: 'open' | 'close';
+  effect?: 'open';
   changed?: boolean;
   resumed?: boolean;
   deck?: string[];
@@ -101,7 +101,7 @@ const TABLE: Record<PlaybackState, Record<keyof typeof COMMANDS, Expect>> = {
     'start (other query)': { ok: true, state: 'starting', message: 'Switched continuous music (English, rock); a note', changed: true },
     'start (no songs)': { ok: false, state: 'starting', code: 'no_songs' },
     started: { ok: true, state: 'playing', changed: true },
-    stop: { ok: true, state: 'stopping', effect: 'close', message: 'Stopped continuous music streaming' },
+    stop: { ok: true, state: 'stopping', message: 'Stopped continuous music streaming' },
     stopped: { ok: true, state: 'idle' },
     'stopped (error)': { ok: true, state: 'error' },
     skip: { ok: true, state: 'starting', message: 'Skipped to next song' },
@@ -115,7 +115,7 @@ const TABLE: Record<PlaybackState, Record<keyof typeof COMMANDS, Expect>> = {
     'start (other query)': { ok: true, state: 'playing', message: /^Switched continuous music/, deck: ['skip'] },
     'start (no songs)': { ok: false, state: 'playing', code: 'no_songs', deck: [] },
     started: { ok: true, state: 'playing', changed: false },
-    stop: { ok: true, state: 'stopping', effect: 'close', deck: [] },
+    stop: { ok: true, state: 'stopping', deck: [] },
     stopped: { ok: true, state: 'idle' },
     'stopped (error)': { ok: true, state: 'error' },
     skip: { ok: true, state: 'playing', message: 'Skipped to next song', resumed: false, deck: ['skip'] },
@@ -129,7 +129,7 @@ const TABLE: Record<PlaybackState, Record<keyof typeof COMMANDS, Expect>> = {
     'start (other query)': { ok: true, state: 'playing', message: /^Switched/, resumed: true, deck: ['skip', 'resume'] },
     'start (no songs)': { ok: false, state: 'paused', code: 'no_songs', deck: [] },
     started: { ok: true, state: 'paused', changed: false },
-    stop: { ok: true, state: 'stopping', effect: 'close', deck: [] },
+    stop: { ok: true, state: 'stopping', deck: [] },
     stopped: { ok: true, state: 'idle' },
     'stopped (error)': { ok: true, state: 'error' },
     skip: { ok: true, state: 'playing', resumed: true, deck: ['skip', 'resume'] },

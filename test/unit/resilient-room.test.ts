@@ -35,7 +35,7 @@ function joiner(outcomes: Array<FakeLink | Error>) {
 }
 
 function options(join: ResilientRoomOptions['join'], extra: Partial<ResilientRoomOptions> = {}): ResilientRoomOptions {
-  return { room: 'r1', join, log: createLogger('error', new PassThrough()), rejoinTimeoutMs: 60000, emptyRoomTimeoutMs: 0, ...extra };
+  return { room: 'r1', join, log: createLogger('error', new PassThrough()), signal: new AbortController().signal, rejoinTimeoutMs: 60000, emptyRoomTimeoutMs: 0, random: () => 0.5, ...extra };
 }
 
 function recorder(room: ResilientRoom) {
@@ -45,6 +45,11 @@ function recorder(room: ResilientRoom) {
   room.on('ended', (reason, error) => events.push(`ended:${reason}${error ? `|${error}` : ''}`));
   return events;
 }
+
+/** Lets pending promise callbacks run (no timers). */
+const flush = async () => {
+  for (let i = 0; i < 50; i++) await Promise.resolve();
+};
 
 const nextEvent = (room: ResilientRoom, name: 'reconnected' | 'ended') => new Promise<void>((resolve) => room.once(name, () => resolve()));
 
@@ -75,6 +80,7 @@ describe('ResilientRoom', () => {
     await back;
     expect(events).toEqual(['reconnecting:SIGNAL_CLOSE', 'reconnected']);
     expect(j.calls).toEqual(['r1', 'r1']);
+    await flush();
     expect(first.left).toBe(true);
     expect(second.left).toBe(false);
     await room.close();
@@ -124,5 +130,47 @@ describe('ResilientRoom', () => {
     link.emit('disconnected', 'SIGNAL_CLOSE', true);
     expect(events).toEqual([]);
     expect(room.reconnecting).toBe(false);
+  });
+
+  test('rejoins back off exponentially with full jitter, capped', async () => {
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    try {
+      const link = new FakeLink();
+      const outcomes: Array<FakeLink | Error> = [link, ...Array.from({ length: 8 }, () => new Error('refused'))];
+      const j = joiner(outcomes);
+      const room = await ResilientRoom.open(options(j.join, { random: () => 0.5 }));
+      link.emit('disconnected', 'SIGNAL_CLOSE', true);
+      await flush();
+      expect(j.calls.length).toBe(2); // the first rejoin is at once
+      // Half (the jitter) of 250, 500, 1000, 2000, 4000, then the 5000 cap.
+      for (const delay of [125, 250, 500, 1000, 2000, 2500, 2500]) {
+        const before = j.calls.length;
+        jest.advanceTimersByTime(delay - 1);
+        await flush();
+        expect(j.calls.length).toBe(before);
+        jest.advanceTimersByTime(1);
+        await flush();
+        expect(j.calls.length).toBe(before + 1);
+      }
+      await room.close();
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
+  test('aborting the session signal stops a rejoin in progress', async () => {
+    const link = new FakeLink();
+    const aborter = new AbortController();
+    const j = joiner([link, new Error('refused'), new Error('refused')]);
+    const room = await ResilientRoom.open(options(j.join, { signal: aborter.signal, random: () => 0.99 }));
+    const events = recorder(room);
+    link.emit('disconnected', 'SIGNAL_CLOSE', true);
+    await flush();
+    aborter.abort();
+    await flush();
+    expect(j.calls.length).toBe(2);
+    expect(room.reconnecting).toBe(false);
+    await room.close();
+    expect(events).toEqual(['reconnecting:SIGNAL_CLOSE']);
   });
 });
