@@ -136,7 +136,7 @@ export function createApp(config: AppConfig, redacted: Record<string, unknown>, 
           execute: commandPath({ target: registry, allowedDevices: config.mqtt.allowedDevices, maxPayloadBytes: config.mqtt.maxPayloadBytes, metrics, log }),
           search: (query, language, limit) => catalog.current.search(query, language).slice(0, limit).map((song) => songInfo(song)!),
           languages: () => catalog.current.languages(),
-          health: async () => ({ ...(await health.ready()), version: VERSION, sessions: registry.size }),
+          health: async () => ({ ...(await health.ready()), version: VERSION }),
           sessions: registry,
         },
         {

@@ -5,7 +5,8 @@ export const BASE_HEADERS: Record<string, string> = {
   'cache-control': 'no-store',
   'x-content-type-options': 'nosniff',
   'x-frame-options': 'DENY',
-  'referrer-policy': 'no-referrer',
+  // same-origin, not no-referrer: with no-referrer browsers send "Origin: null" on form posts.
+  'referrer-policy': 'same-origin',
 };
 
 /** An HTTP-level refusal with a stable code, answered as JSON. */

@@ -49,12 +49,12 @@ function controls(device) {
   const pause = el('button', { type: 'button', dataset: { action: 'pause' }, textContent: 'Pause' });
   pause.onclick = () => command(device, { type: sessions.get(device)?.status.state === 'paused' ? 'resume_music' : 'pause_music' });
   return [
-    btn('previous', '⏮', () => ({ type: 'previous_music' })),
+    btn('previous', 'Previous', () => ({ type: 'previous_music' })),
     pause,
-    btn('skip', '⏭ Skip', () => ({ type: 'skip_music' })),
-    btn('stop', '⏹ Stop', () => ({ type: 'stop_continuous_music' })),
+    btn('skip', 'Skip', () => ({ type: 'skip_music' })),
+    btn('stop', 'Stop', () => ({ type: 'stop_continuous_music' })),
     volume,
-    el('button', { type: 'button', dataset: { action: 'listen' }, textContent: '🎧 Listen', onclick: () => listen(device) }),
+    el('button', { type: 'button', dataset: { action: 'listen' }, textContent: 'Listen', onclick: () => listen(device) }),
   ];
 }
 
@@ -83,7 +83,7 @@ function render(status) {
   if (document.activeElement !== slider) slider.value = String(status.volume);
   $('.queue', row).textContent = String(status.queue_length);
   $('.failure', row).textContent = status.last_failure ? `${status.last_failure.title}: ${status.last_failure.error}` : '—';
-  $('button[data-action=pause]', row).textContent = status.state === 'paused' ? '▶ Resume' : '⏸ Pause';
+  $('button[data-action=pause]', row).textContent = status.state === 'paused' ? 'Resume' : 'Pause';
   for (const b of row.querySelectorAll('td.controls button, td.controls input')) b.disabled = status.state === 'idle';
   $('#no-sessions').hidden = [...sessions.values()].some((s) => s.status.state !== 'idle');
   $('#session-count').textContent = `(${[...sessions.values()].filter((s) => s.status.state !== 'idle').length} playing)`;
@@ -141,7 +141,7 @@ function connectFeed() {
   source.addEventListener('health', (e) => {
     const h = JSON.parse(e.data);
     const checks = Object.entries(h.checks ?? {}).map(([k, v]) => `${k} ${v === true ? 'ok' : v}`).join(', ');
-    setBadge($('#health'), h.ok === true, `bridge ${h.ok ? 'ready' : 'not ready'}${h.version ? ` · v${h.version}` : ''}${checks ? ` · ${checks}` : ''}${h.sessions !== undefined ? ` · ${h.sessions} sessions` : ''}`);
+    setBadge($('#health'), h.ok === true, `bridge ${h.ok ? 'ready' : 'not ready'}${h.version ? ` · v${h.version}` : ''}${checks ? ` · ${checks}` : ''}`);
   });
 }
 
@@ -163,14 +163,14 @@ $('#search-form').addEventListener('submit', async (e) => {
   const { songs = [], message } = await api(`/console/api/catalog?${params}`);
   const list = $('#results');
   list.replaceChildren(...songs.map((s) => {
-    const play = el('button', { type: 'button', dataset: { action: 'play' }, textContent: '▶ Play' });
+    const play = el('button', { type: 'button', dataset: { action: 'play' }, textContent: 'Play' });
     play.onclick = () => {
       const device = String(new FormData($('#search-form')).get('device') || [...sessions.values()].find((x) => x.status.state !== 'idle')?.status.device || '');
       if (!device) return logReply({ ok: false, error: 'no_device', message: 'name a playing device first' });
       command(device, { type: 'play_song', query: s.title, language: s.language });
     };
     // The player has no queue command yet; the button says so rather than pretending.
-    const enqueue = el('button', { type: 'button', dataset: { action: 'enqueue' }, textContent: '+ Enqueue', disabled: true, title: 'not available yet: the player has no enqueue command' });
+    const enqueue = el('button', { type: 'button', dataset: { action: 'enqueue' }, textContent: 'Enqueue', disabled: true, title: 'not available yet: the player has no enqueue command' });
     return el('li', {}, `${s.title} · ${s.language}${s.genre ? ` · ${s.genre}` : ''}`, play, enqueue);
   }));
   if (!songs.length) list.append(el('li', { textContent: message ?? 'nothing found' }));
