@@ -50,7 +50,7 @@ describe('web console in a real browser (real stack)', () => {
     const firstHz = await listener.hearTone(ALL_HZ, 'first song');
     await row.locator('td.state[data-state="playing"]').waitFor({ timeout: 5000 });
     const firstTitle = TEST_SONGS.find((s) => s.hz === firstHz)!.title;
-    await page.waitForFunction(([d, t]) => document.querySelector(`tr[data-device="${d}"] td.song`)?.textContent?.startsWith(t!), [device, firstTitle], { timeout: 5000 });
+    await row.locator('td.song', { hasText: firstTitle }).waitFor({ timeout: 5000 });
     expect(await row.locator('td.room').textContent()).toBe(room);
     expect(await row.locator('td.queue').textContent()).toMatch(/^\d+$/);
 
@@ -59,16 +59,16 @@ describe('web console in a real browser (real stack)', () => {
     await row.locator('button[data-action="skip"]').click();
     const nextHz = await listener.hearTone(ALL_HZ.filter((hz) => hz !== firstHz), 'the song after skip', mark);
     const nextTitle = TEST_SONGS.find((s) => s.hz === nextHz)!.title;
-    await page.waitForFunction(([d, t]) => document.querySelector(`tr[data-device="${d}"] td.song`)?.textContent?.startsWith(t!), [device, nextTitle], { timeout: 5000 });
+    await row.locator('td.song', { hasText: nextTitle }).waitFor({ timeout: 5000 });
     await page.locator('#replies li[data-ok="true"]', { hasText: 'skip_music' }).waitFor({ timeout: 5000 });
 
     // The browser's own "listen": livekit-client with a subscribe-only token, measured by WebAudio.
     await row.locator('button[data-action="listen"]').click();
-    await page.waitForFunction(() => {
-      const s = (window as unknown as { consoleListen?: { audibleFrames: number } }).consoleListen;
-      return (s?.audibleFrames ?? 0) >= 20; // a second of 50 ms reads above the threshold
-    }, undefined, { timeout: 20000, polling: 100 });
-    const heard = await page.evaluate(() => (window as unknown as { consoleListen: { maxRms: number; frames: number; audibleFrames: number } }).consoleListen);
+    // The page's meter counts 50 ms reads above the threshold: a second of them.
+    // (Functions, not strings: the page's Content-Security-Policy forbids eval.)
+    type Meter = { consoleListen?: { maxRms: number; frames: number; audibleFrames: number } };
+    await page.waitForFunction(() => ((globalThis as Meter).consoleListen?.audibleFrames ?? 0) >= 20, undefined, { timeout: 20000, polling: 100 });
+    const heard = (await page.evaluate(() => (globalThis as Meter).consoleListen))!;
     expect(heard.maxRms).toBeGreaterThan(0.05);
 
     // Catalog search in the page, then "play": play_song through the same path.

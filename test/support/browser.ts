@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
@@ -10,6 +10,7 @@ export const CHROMIUM = process.env.MB_CHROMIUM ?? '/usr/bin/chromium';
  * close. Audio may play without a gesture (the page's "listen" is measured, not heard).
  */
 export async function openBrowser(): Promise<{ context: BrowserContext; page: Page; close: () => Promise<void> }> {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (scripts/setup-stack.sh does)`);
   const profile = mkdtempSync(join(tmpdir(), 'music-bridge-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
