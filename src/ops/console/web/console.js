@@ -36,7 +36,7 @@ function logReply(reply) {
 async function command(device, cmd) {
   const reply = await api(`/console/api/devices/${encodeURIComponent(device)}/command`, cmd);
   logReply(reply);
-  if (reply.state) render(reply.state);
+  // The table follows the event stream only: a reply's state has no progress and may be older.
   return reply;
 }
 
