@@ -240,6 +240,26 @@ describe('web console with a token (bound beyond loopback)', () => {
   });
 });
 
+describe('event stream bound', () => {
+  test('at most 32 streams at once; the next is refused with a code', async () => {
+    const s = await serve({ host: '0.0.0.0', token: TOKEN });
+    const streams = await Promise.all(
+      Array.from({ length: 32 }, () => new Promise<ReturnType<typeof request>>((resolve) => {
+        const r = request({ host: '127.0.0.1', port: s.port, path: '/console/api/events', headers: { authorization: `Bearer ${TOKEN}` } });
+        r.on('response', (res) => {
+          expect(res.statusCode).toBe(200);
+          resolve(r);
+        });
+        r.end();
+      })),
+    );
+    const extra = await send(s.port, '/console/api/events', { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect([extra.status, JSON.parse(extra.body).error]).toEqual([503, 'too_many_streams']);
+    streams.forEach((r) => r.destroy());
+    await s.close();
+  });
+});
+
 describe('open web console (loopback, no token)', () => {
   let s: Awaited<ReturnType<typeof serve>>;
   beforeEach(async () => {

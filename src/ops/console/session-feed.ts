@@ -95,7 +95,8 @@ export class SessionFeed {
   private publish(s: DeviceStatus): void {
     const view = this.view(s);
     if (!live(s)) this.clocks.delete(s.device);
-    for (const c of this.clients) send(c, 'session', view);
+    const event = format('session', view);
+    for (const c of this.clients) c.write(event);
   }
 
   private view(s: DeviceStatus): ConsoleSession {
@@ -129,6 +130,10 @@ function live(s: DeviceStatus): boolean {
   return s.room !== null && s.state !== 'idle';
 }
 
+function format(event: string, data: unknown): string {
+  return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
 function send(res: ServerResponse, event: string, data: unknown): void {
-  res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  res.write(format(event, data));
 }
