@@ -10,9 +10,7 @@ import { MusicTrack } from './livekit/music-track';
 import { LiveKitRoomFinder } from './livekit/room-finder';
 import { stopSdkLogForwarding } from './livekit/sdk-logs';
 import { ControlPlane } from './mqtt/control-plane';
-import { ConfigError } from './config/load';
-import { commandPath } from './ops/console/command-path';
-import { WebConsole } from './ops/console/web-console';
+import { createWebConsole } from './ops/console/create';
 import { type HealthChecks, OpsHttpServer } from './ops/http-server';
 import { errorFields, type Logger } from './ops/logger';
 import { Metrics } from './ops/metrics';
@@ -22,7 +20,7 @@ import { SessionRegistry } from './session/registry';
 import type { RoomJoiner, RoomLink } from './session/room-link';
 import { RoomResolver } from './session/room-resolver';
 import { RoomSession } from './session/room-session';
-import { songInfo, type DeviceStatus } from './session/status';
+import type { DeviceStatus } from './session/status';
 
 export interface App {
   start(): Promise<void>;
@@ -129,25 +127,7 @@ export function createApp(config: AppConfig, redacted: Record<string, unknown>, 
       return { ok: control.connected && livekit === true, checks: { mqtt: control.connected, livekit } };
     },
   };
-  if (config.http.console && config.http.port === 0) throw new ConfigError('http.console needs http.port (the console is served by the ops HTTP endpoint)');
-  const webConsole = config.http.console
-    ? new WebConsole(
-        {
-          execute: commandPath({ target: registry, allowedDevices: config.mqtt.allowedDevices, maxPayloadBytes: config.mqtt.maxPayloadBytes, metrics, log }),
-          search: (query, language, limit) => catalog.current.search(query, language).slice(0, limit).map((song) => songInfo(song)!),
-          languages: () => catalog.current.languages(),
-          health: async () => ({ ...(await health.ready()), version: VERSION }),
-          sessions: registry,
-        },
-        {
-          host: config.http.host,
-          token: config.http.consoleToken,
-          livekit: { url: config.http.consoleLivekitUrl || config.livekit.url, apiKey: config.livekit.apiKey, apiSecret: config.livekit.apiSecret },
-          maxPayloadBytes: config.mqtt.maxPayloadBytes,
-          log,
-        },
-      )
-    : undefined;
+  const webConsole = createWebConsole(config, { registry, catalog: () => catalog.current, metrics, health, log });
   const http = config.http.port > 0 ? new OpsHttpServer({ host: config.http.host, port: config.http.port, metrics, health, log, console: webConsole }) : undefined;
 
   let stopping: Promise<void> | undefined;

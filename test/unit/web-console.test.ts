@@ -2,7 +2,8 @@ import { EventEmitter } from 'node:events';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
-import { ConfigError } from '../../src/config/load';
+import { ConfigError, loadConfig } from '../../src/config/load';
+import { createWebConsole } from '../../src/ops/console/create';
 import type { Reply } from '../../src/mqtt/control-plane';
 import { checkConsoleExposure, cookieValue, isLoopbackHost } from '../../src/ops/console/access';
 import { SessionFeed } from '../../src/ops/console/session-feed';
@@ -97,6 +98,16 @@ describe('console exposure', () => {
     expect(() => checkConsoleExposure({ host: '10.1.2.3', token: '' })).toThrow(/consoleToken/);
     expect(() => checkConsoleExposure({ host: '10.1.2.3', token: TOKEN })).not.toThrow();
     expect(() => checkConsoleExposure({ host: '127.0.0.1', token: '' })).not.toThrow();
+  });
+
+  test('the daemon\'s console: off by default, needs http.port, needs a token beyond loopback', () => {
+    const deps = { registry: Object.assign(new FakeSessions(), { execute: async () => ({ ok: true, message: '', status: status('x') }), status: (d: string) => status(d) }), catalog: () => { throw new Error('unused'); }, metrics: { commands: { observe: () => undefined }, refused: { inc: () => undefined } }, health: { ready: async () => ({ ok: true, checks: {} }) }, log };
+    const make = (env: Record<string, string>) => createWebConsole(loadConfig({ env }).config, deps);
+    expect(make({})).toBeUndefined();
+    expect(() => make({ HTTP_CONSOLE: 'true' })).toThrow(/needs http.port/);
+    expect(() => make({ HTTP_CONSOLE: 'true', HTTP_PORT: '9464', HTTP_HOST: '0.0.0.0' })).toThrow(ConfigError);
+    make({ HTTP_CONSOLE: 'true', HTTP_PORT: '9464', HTTP_HOST: '0.0.0.0', HTTP_CONSOLE_TOKEN: TOKEN })!.close();
+    make({ HTTP_CONSOLE: 'true', HTTP_PORT: '9464' })!.close();
   });
 
   test('cookie values are taken only when well-formed', () => {
