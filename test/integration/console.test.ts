@@ -64,6 +64,24 @@ describe('web console in a real browser (real stack)', () => {
     await row.locator('td.song', { hasText: nextTitle }).waitFor({ timeout: 5000 });
     await page.locator('#replies li[data-ok="true"]', { hasText: 'skip_music' }).waitFor({ timeout: 5000 });
 
+    // Pause and resume from the page: the listener hears silence, then music again.
+    const beforePause = listener.mark;
+    await row.locator('button[data-action="pause"]').click();
+    await row.locator('td.state[data-state="paused"]').waitFor({ timeout: 5000 });
+    await listener.hearSilence('paused from the page', beforePause);
+    const beforeResume = listener.mark;
+    await row.locator('button[data-action="pause"]', { hasText: 'Resume' }).click();
+    await listener.hearTone(ALL_HZ, 'resumed from the page', beforeResume);
+    await row.locator('td.state[data-state="playing"]').waitFor({ timeout: 5000 });
+
+    // Volume from the slider: the status reports it.
+    await row.locator('input[data-action="volume"]').evaluate((el) => {
+      const input = el as unknown as { value: string; dispatchEvent(e: Event): boolean };
+      input.value = '40';
+      input.dispatchEvent(new Event('change'));
+    });
+    await row.locator('td.volume', { hasText: /^40$/ }).waitFor({ timeout: 5000 });
+
     // The browser's own "listen": livekit-client with a subscribe-only token, measured by WebAudio.
     await row.locator('button[data-action="listen"]').click();
     // The page's meter counts 50 ms reads above the threshold: a second of them.
