@@ -16,6 +16,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/copy-console-assets.mjs ./scripts/
 COPY src ./src
 RUN npm run build \
  && node -e "require('./dist/catalog/sample-catalog.js').ensureSampleCatalog('config/sample-catalog', require('@ffmpeg-installer/ffmpeg').path)" \
@@ -29,8 +30,6 @@ ENV NODE_ENV=production FFMPEG_PATH=/usr/bin/ffmpeg
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/config/sample-catalog ./config/sample-catalog
-# The web console's pages and scripts (http.console), served as they are.
-COPY src/ops/console/web ./src/ops/console/web
 COPY package.json ./
 USER node
 ENTRYPOINT ["node", "dist/cli.js"]

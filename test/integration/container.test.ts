@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
+import { freeTcpPort } from '../../src/ops/local-stack';
 import { testScope } from '../support/scope';
 import { AppClient } from '../support/mqtt-client';
 import { LIVEKIT_KEY, LIVEKIT_SECRET, ROOT, stackInfo, TEST_SONGS } from '../support/stack';
@@ -43,6 +44,7 @@ describeDocker('the container image (real Docker, real stack)', () => {
     const baseTopic = `mbtest-${randomBytes(4).toString('hex')}`;
     const name = `mb-test-${randomBytes(4).toString('hex')}`;
     const catalogDir = dirname(stack.catalog);
+    const httpPort = await freeTcpPort();
     const env = {
       MQTT_URL: stack.mqttUrl,
       MQTT_BASE_TOPIC: baseTopic,
@@ -52,6 +54,8 @@ describeDocker('the container image (real Docker, real stack)', () => {
       LIVEKIT_API_SECRET: LIVEKIT_SECRET,
       CATALOG_LOCATION: '/catalog/catalog.json',
       LOG_LEVEL: 'debug',
+      HTTP_PORT: String(httpPort),
+      HTTP_CONSOLE: 'true',
     };
     const args = ['run', '-d', '--rm', '--name', name, '--network', 'host', '-v', `${catalogDir}:/catalog:ro`, ...Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]), IMAGE];
     await run('docker', args);
@@ -73,6 +77,13 @@ describeDocker('the container image (real Docker, real stack)', () => {
     expect(user.stdout.trim()).not.toBe('0');
     const loaded = lines.items.find((l) => l.message === 'configuration loaded') as { config: { audio: { ffmpegPath: string } } } | undefined;
     expect(loaded?.config.audio.ffmpegPath).toBe('/usr/bin/ffmpeg');
+
+    // The console ships in the image: its page and the livekit-client bundle (devDependency, copied at build).
+    const base = `http://127.0.0.1:${httpPort}`;
+    expect((await fetch(`${base}/readyz`)).status).toBe(200);
+    expect((await fetch(`${base}/console`)).status).toBe(200);
+    const bundle = await fetch(`${base}/console/assets/livekit-client.mjs`);
+    expect([bundle.status, (await bundle.text()).includes('class Room')]).toEqual([200, true]);
 
     const room = 'container-room';
     const listener = await scope.listen(room);

@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Reply } from '../../mqtt/control-plane';
 import { normaliseDeviceId } from '../../mqtt/device-id';
 import { errorFields, type Logger } from '../logger';
@@ -41,7 +41,8 @@ export interface WebConsoleOptions {
   log: Logger;
 }
 
-const WEB_DIR = join(resolve(__dirname, '..', '..', '..'), 'src', 'ops', 'console', 'web');
+/** src/ops/console/web, or its copy in dist/ops/console/web made by `npm run build`. */
+const WEB_DIR = join(__dirname, 'web');
 /** The only files served: a fixed list, so no path from the browser ever reaches the file system. */
 const ASSETS: Record<string, { file: string; type: string }> = {
   'console.js': { file: join(WEB_DIR, 'console.js'), type: 'text/javascript; charset=utf-8' },
@@ -248,11 +249,13 @@ function decodeDevice(raw: string): string {
   }
 }
 
-/** livekit-client's self-contained ES module build, from the installed package. */
+/** livekit-client's self-contained ES module build: the copy `npm run build` made, else node_modules. */
 function livekitClientBundle(): string {
+  const copied = join(WEB_DIR, 'livekit-client.mjs');
+  if (existsSync(copied)) return copied;
   try {
-    return join(resolve(require.resolve('livekit-client'), '..'), 'livekit-client.esm.mjs');
+    return join(dirname(require.resolve('livekit-client')), 'livekit-client.esm.mjs');
   } catch {
-    return '/nonexistent/livekit-client.esm.mjs';
+    return copied; // answered 404 "asset missing"
   }
 }
