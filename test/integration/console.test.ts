@@ -152,5 +152,17 @@ describe('web console in a real browser (real stack)', () => {
     const cookie = (await browser.context.cookies()).find((c) => c.name === 'mb_console');
     expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Strict' });
     expect(await page.content()).not.toContain(TOKEN);
+
+    // The start form and stop button work through the cookie session (CSRF header, Origin).
+    await page.locator('#start-form input[name="device"]').fill('AA:BB:CC:DD:EE:73');
+    await page.locator('#start-form input[name="session_id"]').fill('console-token-room');
+    await page.locator('#start-form select[name="language"]').selectOption('English');
+    await page.locator('#start-form button[type="submit"]').click();
+    const row = page.locator('tr[data-device="aabbccddee73"]');
+    await row.locator('td.state[data-state="playing"]').waitFor({ timeout: 15000 });
+    expect(await row.locator('td.room').textContent()).toBe('console-token-room');
+    await row.locator('button[data-action="stop"]').click();
+    await row.locator('td.state[data-state="idle"]').waitFor({ timeout: 10000 });
+    await page.locator('#replies li[data-ok="true"]', { hasText: 'stop_continuous_music' }).waitFor({ timeout: 5000 });
   });
 });
