@@ -42,9 +42,7 @@ export class ConsoleAccess {
   private readonly tokenDigest: Buffer | undefined;
   private failedLogins: number[] = [];
 
-  constructor(
-    private readonly o: { token: string; host: string; now?: () => number },
-  ) {
+  constructor(private readonly o: { token: string; now?: () => number }) {
     this.tokenDigest = o.token ? digest(o.token) : undefined;
   }
 

@@ -68,10 +68,10 @@ export class WebConsole {
     private readonly o: WebConsoleOptions,
   ) {
     checkConsoleExposure({ host: o.host, token: o.token });
-    this.access = new ConsoleAccess({ host: o.host, token: o.token });
+    this.access = new ConsoleAccess({ token: o.token });
     this.feed = new SessionFeed({ source: ports.sessions, health: ports.health });
     const lk = new URL(o.livekit.url);
-    const lkHosts = [lk.host].flatMap((h) => [`ws://${h}`, `wss://${h}`, `http://${h}`, `https://${h}`]).join(' ');
+    const lkHosts = ['ws', 'wss', 'http', 'https'].map((scheme) => `${scheme}://${lk.host}`).join(' ');
     this.csp = `default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self' blob: mediastream:; connect-src 'self' ${lkHosts}; form-action 'self'; base-uri 'none'; frame-ancestors 'none'`;
   }
 
