@@ -9,6 +9,12 @@ import { testScope } from '../support/scope';
 import { LIVEKIT_KEY, LIVEKIT_SECRET, ROOT, stackInfo, TEST_SONGS } from '../support/stack';
 
 const ALL_HZ = TEST_SONGS.map((s) => s.hz);
+/** What the page-side row watcher uses (the test's TypeScript has no DOM library). */
+type RowWatch = {
+  document: { querySelector(selector: string): unknown; body: unknown };
+  MutationObserver: new (callback: () => void) => { observe(node: unknown, options: object): void; disconnect(): void };
+  rowShown?: Promise<number>;
+};
 const TOKEN = `console-${randomBytes(12).toString('hex')}`;
 
 /** This machine's first non-loopback IPv4 address: "beyond loopback" for real. */
@@ -38,22 +44,36 @@ describe('web console in a real browser (real stack)', () => {
     const device = 'aabbccddee71';
     const room = 'console-room';
     const listener = await scope.listen(room);
+    // The page itself notes when the row appears (a MutationObserver installed before the publish),
+    // so the figure is publish → broker → daemon → event stream → DOM, not the test's polling.
+    await page.evaluate((d) => {
+      const g = globalThis as unknown as RowWatch;
+      const seen = () => g.document.querySelector(`tr[data-device="${d}"]`) !== null;
+      g.rowShown = new Promise<number>((resolve) => {
+        const observer = new g.MutationObserver(() => {
+          if (!seen()) return;
+          observer.disconnect();
+          resolve(Date.now());
+        });
+        observer.observe(g.document.body, { childList: true, subtree: true });
+        setTimeout(() => resolve(Number.POSITIVE_INFINITY), 10000); // never shown: fails below
+      });
+    }, device);
     const started = Date.now();
     const reply = app.command(device, { type: 'start_continuous_music', language: 'English', genre: 'pop', session_id: room });
-    const row = page.locator(`tr[data-device="${device}"]`);
-    await row.waitFor({ timeout: 5000 });
-    const appearedMs = Date.now() - started;
-    expect(appearedMs).toBeLessThan(1000);
+    const shownAt = await page.evaluate(() => (globalThis as unknown as RowWatch).rowShown!);
+    expect(shownAt - started).toBeLessThan(1000);
     expect(await reply).toMatchObject({ ok: true });
+    const row = page.locator(`tr[data-device="${device}"]`);
 
     // The page shows what the listener hears.
     const firstHz = await listener.hearTone(ALL_HZ, 'first song');
-    await row.locator('td.state[data-state="playing"]').waitFor({ timeout: 5000 });
+    await row.locator('td.state[data-state="playing"]').waitFor({ timeout: 10000 });
     const firstTitle = TEST_SONGS.find((s) => s.hz === firstHz)!.title;
-    await row.locator('td.song', { hasText: firstTitle }).waitFor({ timeout: 5000 });
+    await row.locator('td.song', { hasText: firstTitle }).waitFor({ timeout: 10000 });
     expect(await row.locator('td.room').textContent()).toBe(room);
     // The progress bar runs against the song's duration (4 s test tones).
-    await row.locator('td.progress small', { hasText: '/ 0:04' }).waitFor({ timeout: 5000 });
+    await row.locator('td.progress small', { hasText: '/ 0:04' }).waitFor({ timeout: 10000 });
     expect(await row.locator('td.queue').textContent()).toMatch(/^\d+$/);
 
     // Skip, clicked in the page, goes through the command path: another song is heard.
@@ -61,18 +81,18 @@ describe('web console in a real browser (real stack)', () => {
     await row.locator('button[data-action="skip"]').click();
     const nextHz = await listener.hearTone(ALL_HZ.filter((hz) => hz !== firstHz), 'the song after skip', mark);
     const nextTitle = TEST_SONGS.find((s) => s.hz === nextHz)!.title;
-    await row.locator('td.song', { hasText: nextTitle }).waitFor({ timeout: 5000 });
-    await page.locator('#replies li[data-ok="true"]', { hasText: 'skip_music' }).waitFor({ timeout: 5000 });
+    await row.locator('td.song', { hasText: nextTitle }).waitFor({ timeout: 10000 });
+    await page.locator('#replies li[data-ok="true"]', { hasText: 'skip_music' }).waitFor({ timeout: 10000 });
 
     // Pause and resume from the page: the listener hears silence, then music again.
     const beforePause = listener.mark;
     await row.locator('button[data-action="pause"]').click();
-    await row.locator('td.state[data-state="paused"]').waitFor({ timeout: 5000 });
+    await row.locator('td.state[data-state="paused"]').waitFor({ timeout: 10000 });
     await listener.hearSilence('paused from the page', beforePause);
     const beforeResume = listener.mark;
     await row.locator('button[data-action="pause"]', { hasText: 'Resume' }).click();
     await listener.hearTone(ALL_HZ, 'resumed from the page', beforeResume);
-    await row.locator('td.state[data-state="playing"]').waitFor({ timeout: 5000 });
+    await row.locator('td.state[data-state="playing"]').waitFor({ timeout: 10000 });
 
     // Volume from the slider: the status reports it.
     await row.locator('input[data-action="volume"]').evaluate((el) => {
@@ -80,7 +100,7 @@ describe('web console in a real browser (real stack)', () => {
       input.value = '40';
       input.dispatchEvent(new Event('change'));
     });
-    await row.locator('td.volume', { hasText: /^40$/ }).waitFor({ timeout: 5000 });
+    await row.locator('td.volume', { hasText: /^40$/ }).waitFor({ timeout: 10000 });
 
     // The browser's own "listen": livekit-client with a subscribe-only token, measured by WebAudio.
     await row.locator('button[data-action="listen"]').click();
@@ -96,7 +116,7 @@ describe('web console in a real browser (real stack)', () => {
     await page.locator('#search-form input[name="device"]').fill(device);
     await page.locator('#search-form button[type="submit"]').click();
     const hit = page.locator('#results li', { hasText: 'Pop Two' });
-    await hit.waitFor({ timeout: 5000 });
+    await hit.waitFor({ timeout: 10000 });
     expect(await hit.locator('button[data-action="enqueue"]').isDisabled()).toBe(true);
     const beforePlay = listener.mark;
     await hit.locator('button[data-action="play"]').click();
@@ -163,6 +183,6 @@ describe('web console in a real browser (real stack)', () => {
     expect(await row.locator('td.room').textContent()).toBe('console-token-room');
     await row.locator('button[data-action="stop"]').click();
     await row.locator('td.state[data-state="idle"]').waitFor({ timeout: 10000 });
-    await page.locator('#replies li[data-ok="true"]', { hasText: 'stop_continuous_music' }).waitFor({ timeout: 5000 });
+    await page.locator('#replies li[data-ok="true"]', { hasText: 'stop_continuous_music' }).waitFor({ timeout: 10000 });
   });
 });
