@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs what the local stack needs and a fresh machine lacks: Mosquitto (Debian package) and the
-# LiveKit server (built from the Go module proxy into .tools/bin). Idempotent: skips what is there.
+# Installs what the local stack and its tests need and a fresh machine lacks: Mosquitto, chromium and
+# prometheus (Debian packages) and the LiveKit server (built from the Go module proxy into .tools/bin). Idempotent: skips what is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +17,19 @@ else
   as_root apt-get update -qq || true
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq mosquitto >/dev/null
 fi
+
+# Debian packages the tests use: chromium (the console's browser test, driven by playwright-core)
+# and prometheus (promtool checks deploy/prometheus-alerts.yml).
+for pair in chromium:chromium promtool:prometheus; do
+  cmd="${pair%%:*}" pkg="${pair#*:}"
+  if command -v "$cmd" >/dev/null 2>&1; then
+    echo "$cmd: present"
+  else
+    echo "$cmd: installing $pkg from Debian packages"
+    as_root apt-get update -qq || true
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "$pkg" >/dev/null
+  fi
+done
 
 if [ -x "$LIVEKIT_BIN" ] && "$LIVEKIT_BIN" --version 2>/dev/null | grep -q "${LIVEKIT_VERSION#v}"; then
   echo "livekit-server: present ($("$LIVEKIT_BIN" --version))"

@@ -12,6 +12,7 @@ import { LiveKitRoomMembers } from './livekit/room-members';
 import { stopSdkLogForwarding } from './livekit/sdk-logs';
 import { ControlPlane } from './mqtt/control-plane';
 import { normaliseDeviceId } from './mqtt/device-id';
+import { createWebConsole } from './ops/console/create';
 import { type HealthChecks, OpsHttpServer } from './ops/http-server';
 import { errorFields, type Logger } from './ops/logger';
 import { Metrics } from './ops/metrics';
@@ -154,7 +155,8 @@ export function createApp(config: AppConfig, redacted: Record<string, unknown>, 
       return { ok: control.connected && livekit === true, checks: { mqtt: control.connected, livekit } };
     },
   };
-  const http = config.http.port > 0 ? new OpsHttpServer({ host: config.http.host, port: config.http.port, metrics, health, log }) : undefined;
+  const webConsole = createWebConsole(config, { registry, catalog: () => catalog.current, metrics, health, log });
+  const http = config.http.port > 0 ? new OpsHttpServer({ host: config.http.host, port: config.http.port, metrics, health, log, console: webConsole }) : undefined;
 
   let stopping: Promise<void> | undefined;
   return {
@@ -171,6 +173,7 @@ export function createApp(config: AppConfig, redacted: Record<string, unknown>, 
         catalog.stop();
         await registry.shutdown('bridge shutting down');
         await settleWithin(control.stop(), SHUTDOWN_CONTROL_MS, 'stopping the control plane', warn);
+        webConsole?.close();
         if (http) await settleWithin(http.stop(), SHUTDOWN_HTTP_MS, 'stopping the ops endpoint', warn);
         await settleWithin(dispose(), SHUTDOWN_LIVEKIT_MS, 'releasing the LiveKit SDK', warn);
       })();

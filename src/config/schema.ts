@@ -115,6 +115,17 @@ export const schema = {
   http: {
     host: { doc: 'Address of the ops HTTP endpoint (/healthz, /readyz, /metrics).', format: String, default: '127.0.0.1', env: 'HTTP_HOST' },
     port: { doc: 'Port of the ops HTTP endpoint; 0 = off.', format: intInRange(0, 65535), default: 0, env: 'HTTP_PORT' },
+    console: { doc: 'Serve the web console at /console on the ops HTTP endpoint (see docs/operations.md). Bound beyond loopback it needs http.consoleToken.', format: Boolean, default: false, env: 'HTTP_CONSOLE' },
+    consoleToken: {
+      doc: 'Access token of the web console (at least 16 characters): sent as "Authorization: Bearer" or typed into its login form. Empty = open, allowed only when http.host is a loopback address.',
+      format: (val: unknown): void => {
+        if (typeof val !== 'string' || (val !== '' && (val.length < 16 || /\s/.test(val)))) throw new Error('must be empty or at least 16 characters without spaces');
+      },
+      default: '',
+      env: 'HTTP_CONSOLE_TOKEN',
+      sensitive: true,
+    },
+    consoleLivekitUrl: { doc: 'LiveKit URL the console\'s browser joins rooms with ("listen"); empty = livekit.url.', format: (val: unknown): void => (val === '' ? undefined : urlWithScheme(['ws', 'wss', 'http', 'https'])(val)), default: '', env: 'HTTP_CONSOLE_LIVEKIT_URL' },
   },
   log: {
     level: { doc: 'Log level.', format: ['error', 'warn', 'info', 'debug'] as const, default: 'info', env: 'LOG_LEVEL' },

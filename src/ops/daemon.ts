@@ -24,7 +24,16 @@ export async function runDaemon(opts: { configFile?: string }): Promise<number> 
   }
   const log = createLogger(loaded.config.log.level);
   log.info('configuration loaded', { config: loaded.redacted });
-  const app = createApp(loaded.config, loaded.redacted, log);
+  let app;
+  try {
+    app = createApp(loaded.config, loaded.redacted, log);
+  } catch (err) {
+    // A combination of keys that must not run (e.g. an open console beyond loopback).
+    if (!(err instanceof ConfigError)) throw err;
+    log.error('invalid configuration', errorFields(err));
+    process.stderr.write(`music-bridge: ${err.message}\n`);
+    return 2;
+  }
 
   const fatal = (kind: string) => (err: unknown) => {
     log.error(`${kind}; exiting`, { ...errorFields(err), stack: err instanceof Error ? err.stack : undefined });

@@ -44,6 +44,7 @@ export async function runDev(): Promise<number> {
     const httpPort = await portOr(9464);
     const env: Record<string, string> = {
       HTTP_PORT: String(httpPort),
+      HTTP_CONSOLE: 'true', // on loopback: open, no token
       MQTT_URL: `mqtt://127.0.0.1:${mqttPort}`,
       LIVEKIT_URL: `ws://127.0.0.1:${lk.http}`,
       // Everything is on loopback and the demo device never joins its room, so any room may be named;
@@ -98,6 +99,7 @@ In another terminal, from this directory:
   ${cli} send ${DEMO_DEVICE} start --language English --genre pop --session ${DEMO_ROOM}
   ${cli} send ${DEMO_DEVICE} skip
   ${cli} send ${DEMO_DEVICE} stop
+Web console: http://127.0.0.1:${httpPort}/console
 Health and metrics: http://127.0.0.1:${httpPort}/readyz and http://127.0.0.1:${httpPort}/metrics
 or publish the app's JSON yourself on music-bridge/${DEMO_DEVICE}/command, e.g.
   {"type":"start_continuous_music","language":"English","genre":"pop","session_id":"${DEMO_ROOM}"}

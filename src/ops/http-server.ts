@@ -1,7 +1,13 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { errorFields, type Logger } from './logger';
 import type { Metrics } from './metrics';
+
+/** The web console (src/ops/console), when http.console is on: it answers every /console path. */
+export interface ConsoleHandler {
+  handles(url: string | undefined): boolean;
+  handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+}
 
 export interface HealthChecks {
   /** Ready means commands can be received and rooms joined. */
@@ -15,10 +21,11 @@ export interface HealthChecks {
 export class OpsHttpServer {
   private server: Server | undefined;
 
-  constructor(private readonly o: { host: string; port: number; metrics: Metrics; health: HealthChecks; log: Logger }) {}
+  constructor(private readonly o: { host: string; port: number; metrics: Metrics; health: HealthChecks; log: Logger; console?: ConsoleHandler }) {}
 
   async start(): Promise<number> {
     const server = createServer((req, res) => {
+      if (this.o.console?.handles(req.url)) return void this.o.console.handle(req, res);
       void this.handle(req.url ?? '/').then(
         ({ status, type, body }) => {
           res.writeHead(status, { 'content-type': type });
