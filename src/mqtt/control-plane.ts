@@ -233,7 +233,7 @@ export class ControlPlane {
 
     const props = packet.properties;
     let correlationData = props?.correlationData;
-    const refuse = (device: string | undefined, error: RefusalCode | ParseErrorCode, message: string, ids: { session_id?: string | null; request_id?: string | null; command?: string | null } = {}, target?: string): void => {
+    const refuse = (device: string | undefined, error: RefusalCode | ParseErrorCode, message: string, ids: Ids | (() => Ids) = {}, target?: string): void => {
       this.metrics?.refused.inc({ error });
       if (error === 'rate_limited') {
         // Cheap on purpose: one throttled log line for the whole flood, and a bounded number of replies.
@@ -243,7 +243,8 @@ export class ControlPlane {
         this.log.warn('command refused', { device: device ?? raw.slice(0, 80), error, reason: message });
       }
       const state = device && error !== 'device_not_allowed' ? this.registry.status(device) : null;
-      this.reply(target ?? this.defaultReplyTopic(device), device, { ok: false, error, command: ids.command ?? null, message, session_id: ids.session_id ?? null, request_id: ids.request_id ?? null, state }, correlationData);
+      const echo = typeof ids === 'function' ? ids() : ids; // parsed only when a reply is sent
+      this.reply(target ?? this.defaultReplyTopic(device), device, { ok: false, error, command: echo.command ?? null, message, session_id: echo.session_id ?? null, request_id: echo.request_id ?? null, state }, correlationData);
     };
 
     const id = normaliseDeviceId(raw);
@@ -253,10 +254,10 @@ export class ControlPlane {
       return refuse(undefined, 'invalid_device_id', id.reason);
     }
     const device = id.id;
+    const ids = (): Ids => (payload.length <= this.opts.maxPayloadBytes ? echoIds(parseCommand(payload)) : {});
     if (!this.commandTokens.take(device)) {
-      return refuse(device, 'rate_limited', `more than ${this.opts.commandBurst} commands in a burst or ${this.opts.commandsPerSecond} per second`);
+      return refuse(device, 'rate_limited', `more than ${this.opts.commandBurst} commands in a burst or ${this.opts.commandsPerSecond} per second`, ids);
     }
-    const ids = (): { session_id?: string; request_id?: string; command?: string } => (payload.length <= this.opts.maxPayloadBytes ? echoIds(parseCommand(payload)) : {});
     if (this.allowed && !this.allowed.has(device)) {
       // Answered on the device's own reply topic, without any state: it has none here.
       return refuse(device, 'device_not_allowed', `device ${device} is not allowed`, ids(), this.topics.reply(device));
@@ -381,8 +382,15 @@ export class ControlPlane {
 /** The message mqtt.js gives a publish removed with removeOutgoingMessage. */
 const IN_FLIGHT_DROPPED = 'Message removed';
 
+/** What a refusal echoes of the command. */
+interface Ids {
+  session_id?: string | null;
+  request_id?: string | null;
+  command?: string | null;
+}
+
 /** The caller's correlation fields, from a command that parsed or one that was refused. */
-function echoIds(p: ReturnType<typeof parseCommand>): { session_id?: string; request_id?: string; command?: string } {
+function echoIds(p: ReturnType<typeof parseCommand>): Ids {
   return p.ok
     ? { session_id: p.envelope.sessionId, request_id: p.envelope.requestId, command: p.envelope.command.type }
     : { session_id: p.sessionId, request_id: p.requestId, command: p.type?.slice(0, 64) };

@@ -1,0 +1,202 @@
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import mqtt, { type IClientPublishOptions, type MqttClient } from 'mqtt';
+import { freeTcpPort } from '../../src/ops/local-stack';
+import { Daemon } from '../support/daemon';
+import { AUDIBLE_RMS } from '../support/listener';
+import { testScope } from '../support/scope';
+import { hzOf, stackInfo } from '../support/stack';
+import { Observations } from '../support/waiter';
+
+const POP = [hzOf('Pop One'), hzOf('Pop Two'), hzOf('Pop Three')];
+
+interface Seen {
+  topic: string;
+  text: string;
+  json: Record<string, unknown> | undefined;
+  retain: boolean;
+  correlation?: string;
+}
+
+/** A hostile device (or an observer): a bare MQTT 5 client recording what it receives. */
+async function client(...subscriptions: string[]): Promise<{ c: MqttClient; seen: Observations<Seen>; send: (topic: string, body: Record<string, unknown> | string, opts?: IClientPublishOptions) => Promise<void> }> {
+  const c = await mqtt.connectAsync(stackInfo().mqttUrl, { clientId: `hostile-${randomBytes(4).toString('hex')}`, protocolVersion: 5, reconnectPeriod: 0 });
+  const seen = new Observations<Seen>();
+  c.on('message', (topic, payload, packet) => {
+    const text = payload.toString();
+    let json: Record<string, unknown> | undefined;
+    try {
+      json = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      json = undefined;
+    }
+    seen.push({ topic, text, json, retain: packet.retain, correlation: packet.properties?.correlationData?.toString() });
+  });
+  for (const s of subscriptions) await c.subscribeAsync(s, { qos: 1, rap: true });
+  const send = async (topic: string, body: Record<string, unknown> | string, opts: IClientPublishOptions = { qos: 1 }) => {
+    await c.publishAsync(topic, typeof body === 'string' ? body : JSON.stringify(body), opts);
+  };
+  return { c, seen, send };
+}
+
+/** One sample of a Prometheus text exposition; 0 when the series has no sample yet. */
+function metric(text: string, name: string, labels = ''): number {
+  const line = text.split('\n').find((l) => l.startsWith(labels ? `${name}{${labels}}` : `${name} `));
+  return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
+}
+
+const connects = (d: Daemon) => d.lines.items.filter((l) => l.message === 'mqtt connected').length;
+
+describe('hostile MQTT input (real broker, LiveKit and listener)', () => {
+  const scope = testScope();
+
+  test('hostile response topics: the bridge stays online, each gets invalid_field on the sender\'s own reply topic, nothing lands elsewhere; other rooms stay controllable', async () => {
+    const { daemon, app } = await scope.daemon();
+    const base = daemon.baseTopic;
+    const A = 'aabbccddee71';
+    const B = 'aabbccddee72';
+    const watch = await client(`${base}/#`);
+    scope.defer(() => watch.c.endAsync());
+    await watch.seen.next((m) => m.topic === `${base}/bridge/state` && m.text === 'online', 'bridge online');
+    const attacker = await client(`${base}/${A}/reply`);
+    scope.defer(() => attacker.c.endAsync());
+
+    const hostile = [`${base}/#`, '+/x', `${base}/+/reply`, `${base}/${B}/reply`, `${base}/${B}/status`, `${base}/bridge/state`, `${base}/bridge/info`, `elsewhere/${A}`, `${base}/${A}/status`];
+    const from = watch.seen.items.length;
+    for (const [i, responseTopic] of hostile.entries()) {
+      const request_id = `rt-${i}`;
+      await attacker.send(`${base}/${A}/command`, { type: 'start_continuous_music', session_id: 'hostile-room', request_id }, { qos: 1, properties: { responseTopic, correlationData: Buffer.from(request_id) } });
+      const reply = await attacker.seen.next((m) => m.json?.request_id === request_id, `reply for response topic ${responseTopic}`, 10000);
+      expect({ responseTopic, topic: reply.topic, ok: reply.json?.ok, error: reply.json?.error, correlation: reply.correlation }).toEqual({ responseTopic, topic: `${base}/${A}/reply`, ok: false, error: 'invalid_field', correlation: request_id });
+      expect(String(reply.json?.message)).toMatch(/response topic refused/);
+    }
+    // The empty response topic: mqtt.js sends it as an empty string property.
+    await attacker.send(`${base}/${A}/command`, { type: 'get_status', request_id: 'rt-empty' }, { qos: 1, properties: { responseTopic: '' } });
+    const empty = await attacker.seen.next((m) => m.json?.request_id === 'rt-empty', 'reply for the empty response topic', 10000);
+    expect(empty.json).toMatchObject({ ok: false, error: 'invalid_field' });
+
+    // Nothing was published on B's topics, on bridge/state, or outside A's reply topic by any of these.
+    const during = watch.seen.items.slice(from);
+    expect(during.filter((m) => m.topic.startsWith(`${base}/${B}/`) || m.topic === `${base}/bridge/state`)).toEqual([]);
+    expect(during.filter((m) => m.json?.request_id !== undefined && !m.topic.endsWith('/command') && m.topic !== `${base}/${A}/reply`)).toEqual([]);
+    expect(daemon.lines.items.filter((l) => l.message === 'command received' && l.device === A)).toEqual([]);
+
+    // Still online: connected once, and B is served and heard.
+    const room = 'hostile-rt-b';
+    const l = await scope.listen(room);
+    expect(await app.command(B, { type: 'start_continuous_music', language: 'English', genre: 'pop', session_id: room })).toMatchObject({ ok: true });
+    const first = await l.hearTone(POP, 'B\'s music');
+    let mark = l.mark;
+    expect(await app.command(B, { type: 'skip_music' })).toMatchObject({ ok: true });
+    await l.hearTone(POP.filter((hz) => hz !== first), 'B\'s skip is heard', mark);
+    mark = l.mark;
+    expect(await app.command(B, { type: 'stop_continuous_music' })).toMatchObject({ ok: true });
+    await l.lines.next((h) => h.event === 'participant_left' && h.identity === 'music-bridge', 'B\'s stop: the bot leaves', 10000, mark);
+    expect(connects(daemon)).toBe(1);
+    expect(daemon.lines.items.filter((l2) => l2.message === 'mqtt disconnected by the broker' || l2.message === 'mqtt offline')).toEqual([]);
+  }, 120000);
+
+  test('a retained start is refused (retained_command), not executed, cleared, and not executed after a restart', async () => {
+    const { daemon, app } = await scope.daemon();
+    const base = daemon.baseTopic;
+    const A = 'aabbccddee73';
+    const attacker = await client(`${base}/${A}/reply`);
+    scope.defer(() => attacker.c.endAsync());
+    const start = { type: 'start_continuous_music', session_id: 'hostile-retained', request_id: 'ret-1' };
+    await attacker.send(`${base}/${A}/command`, start, { qos: 1, retain: true });
+    const reply = await attacker.seen.next((m) => m.json?.request_id === 'ret-1', 'reply to the retained start', 10000);
+    expect(reply.json).toMatchObject({ ok: false, error: 'retained_command', command: 'start_continuous_music' });
+    expect(await app.command(A, { type: 'get_status' })).toMatchObject({ ok: true, state: { state: 'idle', room: null } });
+
+    /** True when a fresh subscriber gets a retained command for A (retained messages arrive in subscription order). */
+    const retainedCommand = async (): Promise<boolean> => {
+      const fresh = await client(`${base}/${A}/command`, `${base}/bridge/state`);
+      try {
+        await fresh.seen.next((m) => m.topic === `${base}/bridge/state`, 'retained bridge state');
+        return fresh.seen.items.some((m) => m.topic === `${base}/${A}/command` && m.text.length > 0);
+      } finally {
+        await fresh.c.endAsync();
+      }
+    };
+    expect(await retainedCommand()).toBe(false);
+
+    // A retained start published while the bridge is away reaches it on return: refused again, cleared.
+    expect(await daemon.stop()).toBe(0);
+    await attacker.send(`${base}/${A}/command`, { ...start, request_id: 'ret-2' }, { qos: 1, retain: true });
+    const again = new Daemon(base, join(stackInfo().workDir, `${base}.json`));
+    scope.defer(() => again.stop());
+    await again.lines.next((l) => l.message === 'music-bridge started', 'restart', 20000);
+    const reply2 = await attacker.seen.next((m) => m.json?.request_id === 'ret-2', 'reply to the retained start after the restart', 10000);
+    expect(reply2.json).toMatchObject({ ok: false, error: 'retained_command' });
+    expect(await app.command(A, { type: 'get_status' })).toMatchObject({ ok: true, state: { state: 'idle', room: null } });
+    expect(await retainedCommand()).toBe(false);
+
+    // And a third run sees nothing at all.
+    expect(await again.stop()).toBe(0);
+    const third = new Daemon(base, join(stackInfo().workDir, `${base}.json`));
+    scope.defer(() => third.stop());
+    await third.lines.next((l) => l.message === 'music-bridge started', 'second restart', 20000);
+    expect(await app.command(A, { type: 'get_status' })).toMatchObject({ ok: true, state: { state: 'idle' } });
+    expect([...daemon.lines.items, ...again.lines.items, ...third.lines.items].filter((l) => l.message === 'command received' && l.command === 'start_continuous_music')).toEqual([]);
+  }, 120000);
+
+  test('a flood of 2,000 commands from one device: another room hears no added silence, every accepted command gets exactly one reply', async () => {
+    const port = await freeTcpPort();
+    const { daemon, app } = await scope.daemon({ http: { port } });
+    const base = daemon.baseTopic;
+    const scrape = async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const A = 'aabbccddee74';
+    const B = 'aabbccddee75';
+    const C = 'aabbccddee76';
+    const room = 'hostile-flood-b';
+    const l = await scope.listen(room);
+    expect(await app.command(B, { type: 'start_continuous_music', language: 'English', genre: 'pop', session_id: room })).toMatchObject({ ok: true });
+    await l.hearTone(POP, 'B\'s music before the flood');
+
+    const WINDOW = 300; // frames of 10 ms
+    const silentIn = (from: number) => l.frames.slice(from, from + WINDOW).filter((f) => (f.rms ?? 0) < AUDIBLE_RMS / 4).length;
+    const framesAt = () => l.frames.length;
+    const waitFrames = (n: number, what: string) => l.lines.until(() => framesAt() >= n, what, 30000);
+    const before = framesAt();
+    await waitFrames(before + WINDOW, 'a window of music before the flood');
+
+    const attacker = await client(`${base}/${A}/reply`);
+    scope.defer(() => attacker.c.endAsync());
+    const N = 2000;
+    const during = framesAt();
+    await Promise.all(Array.from({ length: N }, (_, i) => attacker.send(`${base}/${A}/command`, { type: 'get_status', request_id: `f${i}` })));
+    // A marker sent after the flood by the same client reaches the bridge after all of it (the broker
+    // keeps one client's order), so by its "command received" line every flooded command the bridge
+    // got was let in (one "command received" line each) or refused. The broker itself may drop some
+    // of the 2,000 (max_queued_messages): those the bridge never saw.
+    await attacker.c.subscribeAsync(`${base}/${C}/reply`, { qos: 1 });
+    await attacker.send(`${base}/${C}/command`, { type: 'get_status', request_id: 'marker' });
+    await daemon.lines.next((x) => x.message === 'command received' && x.device === C, 'the marker after the flood', 30000);
+    const limited = metric(await scrape(), 'music_bridge_commands_refused_total', 'error="rate_limited"');
+    const accepted = daemon.lines.items.filter((x) => x.message === 'command received' && x.device === A).length;
+    expect(accepted).toBeGreaterThan(0);
+    expect(limited).toBeGreaterThan(accepted); // the limit did bite
+    const fromA = (items: Seen[]) => items.filter((m) => m.topic === `${base}/${A}/reply`);
+    await attacker.seen.until((items) => fromA(items).filter((m) => m.json?.error !== 'rate_limited').length >= accepted, `${accepted} replies to accepted commands`, 30000);
+    await waitFrames(during + WINDOW, 'a window of music during the flood');
+
+    const replies = fromA(attacker.seen.items).filter((m) => m.json?.error !== 'rate_limited');
+    expect(replies.every((m) => m.json?.ok === true)).toBe(true);
+    expect(metric(await scrape(), 'music_bridge_command_seconds_count', 'command="get_status",ok="true"')).toBe(accepted + 1);
+    expect(replies).toHaveLength(accepted);
+    expect(new Set(replies.map((m) => m.json?.request_id)).size).toBe(accepted);
+    // rate_limited replies are themselves rate-limited, and no request got two replies.
+    const refusals = attacker.seen.items.filter((m) => m.json?.error === 'rate_limited');
+    expect(refusals.length).toBeLessThan(50);
+    expect(new Set(attacker.seen.items.map((m) => m.json?.request_id)).size).toBe(attacker.seen.items.length);
+
+    // B's room heard no more silence during the flood than in as long a window before it.
+    const silentBefore = silentIn(before);
+    const silentDuring = silentIn(during);
+    expect({ silentBefore, silentDuring: Math.max(silentDuring, silentBefore) }).toEqual({ silentBefore, silentDuring: silentBefore });
+    // B is still answered at once, the bridge never lost the broker, and the flood cost one log line.
+    expect(await app.command(B, { type: 'skip_music' })).toMatchObject({ ok: true });
+    expect(connects(daemon)).toBe(1);
+    expect(daemon.lines.items.filter((x) => x.message === 'commands refused: rate limited').length).toBeLessThanOrEqual(2);
+  }, 180000);
+});
