@@ -247,14 +247,14 @@ export class ControlPlane {
       this.reply(target ?? this.defaultReplyTopic(device), device, { ok: false, error, command: echo.command ?? null, message, session_id: echo.session_id ?? null, request_id: echo.request_id ?? null, state }, correlationData);
     };
 
+    const ids = (): Ids => (payload.length <= this.opts.maxPayloadBytes ? echoIds(parseCommand(payload)) : {});
     const id = normaliseDeviceId(raw);
     if (!id.ok) {
       // No device to limit by: all of these share one bucket, so they cannot flood bridge/errors.
-      if (!this.commandTokens.take('')) return refuse(undefined, 'rate_limited', 'too many commands');
-      return refuse(undefined, 'invalid_device_id', id.reason);
+      if (!this.commandTokens.take('')) return refuse(undefined, 'rate_limited', 'too many commands', ids);
+      return refuse(undefined, 'invalid_device_id', id.reason, ids);
     }
     const device = id.id;
-    const ids = (): Ids => (payload.length <= this.opts.maxPayloadBytes ? echoIds(parseCommand(payload)) : {});
     if (!this.commandTokens.take(device)) {
       return refuse(device, 'rate_limited', `more than ${this.opts.commandBurst} commands in a burst or ${this.opts.commandsPerSecond} per second`, ids);
     }

@@ -199,4 +199,64 @@ describe('hostile MQTT input (real broker, LiveKit and listener)', () => {
     expect(connects(daemon)).toBe(1);
     expect(daemon.lines.items.filter((x) => x.message === 'commands refused: rate limited').length).toBeLessThanOrEqual(2);
   }, 180000);
+
+  test('more hostile inputs on the real broker: each gets a coded reply or a clean drop, and the bridge stays online', async () => {
+    const { daemon } = await scope.daemon();
+    const base = daemon.baseTopic;
+    const A = 'aabbccddee77';
+    const cmd = `${base}/${A}/command`;
+    const attacker = await client(`${base}/${A}/reply`, `${base}/${A}/reply/+`, `${base}/bridge/errors`);
+    scope.defer(() => attacker.c.endAsync());
+    const replyTo = (request_id: string) => attacker.seen.next((m) => m.json?.request_id === request_id, `reply ${request_id}`, 10000);
+
+    // QoS 2: answered exactly once.
+    await attacker.send(cmd, { type: 'get_status', request_id: 'q2' }, { qos: 2 });
+    expect((await replyTo('q2')).json).toMatchObject({ ok: true });
+    // User properties: ignored, never echoed.
+    await attacker.send(cmd, { type: 'get_status', request_id: 'up' }, { qos: 1, properties: { userProperties: { 'x-evil': 'y'.repeat(2000) }, responseTopic: `${base}/${A}/reply/app` } });
+    const up = await replyTo('up');
+    expect(up).toMatchObject({ topic: `${base}/${A}/reply/app`, json: { ok: true } });
+    // Huge correlation data: refused, not echoed.
+    await attacker.send(cmd, { type: 'get_status', request_id: 'cd' }, { qos: 1, properties: { correlationData: Buffer.alloc(2000, 7) } });
+    expect(await replyTo('cd')).toMatchObject({ topic: `${base}/${A}/reply`, correlation: undefined, json: { ok: false, error: 'invalid_field' } });
+    // Topic alias set up by the device: the broker resolves it, the bridge sees the full topic.
+    await attacker.send(cmd, { type: 'get_status', request_id: 'ta1' }, { qos: 1, properties: { topicAlias: 1 } });
+    expect((await replyTo('ta1')).json).toMatchObject({ ok: true });
+    await attacker.c.publishAsync('', JSON.stringify({ type: 'get_status', request_id: 'ta2' }), { qos: 1, properties: { topicAlias: 1 } });
+    expect((await replyTo('ta2')).json).toMatchObject({ ok: true });
+    // Invalid UTF-8 with a request id the bridge cannot read: invalid_json on the device's reply topic.
+    const from = attacker.seen.items.length;
+    await attacker.c.publishAsync(cmd, Buffer.from([0x7b, 0x22, 0xff, 0x22, 0x7d]), { qos: 1 });
+    const bad = await attacker.seen.next((m) => m.topic === `${base}/${A}/reply` && m.json?.error === 'invalid_json', 'invalid UTF-8 refused', 10000, from);
+    expect(String(bad.json?.message)).toMatch(/UTF-8/);
+    // Odd Unicode in the device segment: invalid_device_id on bridge/errors.
+    for (const odd of ['ａａｂｂｃｃｄｄｅｅ７７', 'aabbcc\u202eddee77', 'caf\u00e9']) {
+      await attacker.send(`${base}/${odd}/command`, { type: 'get_status', request_id: `odd-${odd}` });
+      expect(await replyTo(`odd-${odd}`)).toMatchObject({ topic: `${base}/bridge/errors`, json: { error: 'invalid_device_id', device: null } });
+    }
+    // 64 KiB: over the packet size the bridge asked for, so the broker never delivers it (a clean drop).
+    const big = attacker.seen.items.length;
+    await attacker.send(cmd, { type: 'get_status', request_id: 'big', pad: 'x'.repeat(65536) });
+    await attacker.send(cmd, { type: 'get_status', request_id: 'after-big' });
+    await replyTo('after-big');
+    expect(attacker.seen.items.slice(big).filter((m) => m.json?.request_id === 'big')).toEqual([]);
+    expect(connects(daemon)).toBe(1);
+  }, 60000);
+
+  test('the retained status of a device idle past mqtt.statusTtlSeconds is cleared', async () => {
+    const { daemon, app } = await scope.daemon({ mqtt: { statusTtlSeconds: 2 } });
+    const base = daemon.baseTopic;
+    const A = 'aabbccddee78';
+    expect(await app.command(A, { type: 'start_continuous_music', session_id: 'hostile-ttl' })).toMatchObject({ ok: true });
+    const stopped = app.messages.items.length;
+    expect(await app.command(A, { type: 'stop_continuous_music' })).toMatchObject({ ok: true, state: { state: 'idle' } });
+    await app.status(A, (s) => s.state === 'idle', 'idle status', stopped);
+    // Cleared: an empty retained payload on the status topic, within the TTL plus one sweep.
+    const cleared = await app.messages.next((m) => m.topic === `${base}/${A}/status` && m.text === '', 'the status cleared', 10000, stopped);
+    expect(cleared).toBeTruthy();
+    const fresh = await client(`${base}/${A}/status`, `${base}/bridge/state`);
+    scope.defer(() => fresh.c.endAsync());
+    await fresh.seen.next((m) => m.topic === `${base}/bridge/state`, 'retained bridge state');
+    expect(fresh.seen.items.filter((m) => m.topic === `${base}/${A}/status`)).toEqual([]);
+  }, 60000);
 });

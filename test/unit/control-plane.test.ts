@@ -347,7 +347,9 @@ describe('ControlPlane (fake MQTT client): a flood', () => {
     expect(accepted).toHaveLength(10);
     expect(new Set(accepted.map((r) => r.json?.request_id)).size).toBe(10);
     // rate_limited replies are themselves limited: at most a couple per second per device.
-    expect(replies.filter((r) => r.json?.error === 'rate_limited').length).toBeLessThanOrEqual(2);
+    const limited = replies.filter((r) => r.json?.error === 'rate_limited');
+    expect(limited.length).toBeLessThanOrEqual(2);
+    expect(limited[0]?.json).toMatchObject({ ok: false, request_id: 'f10', command: 'get_status' });
     expect(t.metrics.refusedBy.rate_limited).toBe(1990);
     expect(t.log.lines.filter((l) => l.level !== 'debug' && /refused|rate/.test(l.msg))).toHaveLength(1);
     expect(t.log.lines.filter((l) => l.level === 'info' && l.msg === 'command received')).toHaveLength(10);
