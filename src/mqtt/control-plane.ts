@@ -216,6 +216,13 @@ export class ControlPlane {
     client.subscribe(this.topics.commandFilter, { qos: 1, rap: true }, (err) => {
       if (err) this.log.error('subscribe failed', { topic: this.topics.commandFilter, ...errorFields(err) });
     });
+    if (this.statusExpiry.enabled) {
+      // The retained statuses an earlier run left behind, so their TTL runs too. No Local: our own
+      // status publishes do not come back to us.
+      client.subscribe(this.topics.statusFilter, { qos: 0, nl: true, rap: true }, (err) => {
+        if (err) this.log.error('subscribe failed', { topic: this.topics.statusFilter, ...errorFields(err) });
+      });
+    }
     this.publish(this.topics.availability, 'online', true);
     this.publishInfo();
     this.publishBridgeStatus();
@@ -226,7 +233,7 @@ export class ControlPlane {
 
   private async onMessage(topic: string, payload: Buffer, packet: IPublishPacket): Promise<void> {
     const raw = this.topics.deviceOfCommand(topic);
-    if (raw === undefined) return;
+    if (raw === undefined) return this.onRetainedStatus(topic, payload, packet);
     // An empty retained payload is how a retained command is cleared (ours, echoed back): nothing to do.
     if (packet.retain && payload.length === 0) return;
     if (packet.retain) this.publish(topic, '', true); // clear it first, whatever else happens
@@ -304,6 +311,23 @@ export class ControlPlane {
       request_id: envelope.requestId ?? null,
       state: result.status,
     }, correlationData);
+  }
+
+  /** A retained status on the broker: starts its TTL clock when its device has no session here. */
+  private onRetainedStatus(topic: string, payload: Buffer, packet: IPublishPacket): void {
+    const raw = this.topics.deviceOfStatus(topic);
+    if (raw === undefined || !packet.retain || payload.length === 0 || payload.length > 64 * 1024) return;
+    const id = normaliseDeviceId(raw);
+    if (!id.ok || id.id !== raw) return; // not a topic the bridge writes: not ours to clear
+    if (this.registry.status(raw).room !== null) return;
+    let updated = NaN;
+    try {
+      const at = (JSON.parse(payload.toString()) as { updated_at?: unknown }).updated_at;
+      if (typeof at === 'string') updated = Date.parse(at);
+    } catch {
+      /* not a status: its clock starts now */
+    }
+    this.statusExpiry.foundRetained(raw, Number.isFinite(updated) ? updated : (this.opts.now ?? Date.now)());
   }
 
   /** Where a refusal goes when the command named no usable response topic. */

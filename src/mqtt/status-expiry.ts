@@ -25,6 +25,16 @@ export class StatusExpiry {
     this.idleSince.set(device, this.now());
   }
 
+  /**
+   * A retained status found on the broker (published by an earlier run) for a device without a
+   * session: its clock starts at its `updated_at`. Ignored when this run already tracks the device.
+   */
+  foundRetained(device: string, updatedAtMs: number): void {
+    if (!this.enabled || this.idleSince.has(device)) return;
+    if (this.idleSince.size >= this.maxDevices) return; // the map is full: keep what this run published
+    this.idleSince.set(device, Math.min(updatedAtMs, this.now()));
+  }
+
   /** True while the device's idle status is still within its TTL (or TTLs are off). */
   current(device: string): boolean {
     return !this.enabled || this.idleSince.has(device);
@@ -34,11 +44,8 @@ export class StatusExpiry {
   takeExpired(): string[] {
     const limit = this.now() - this.ttlMs;
     const out: string[] = [];
-    // Insertion order is publish order, so the oldest come first.
-    for (const [device, at] of this.idleSince) {
-      if (at > limit) break;
-      out.push(device);
-    }
+    // A full scan: statuses found on the broker are not in time order (bounded by maxDevices).
+    for (const [device, at] of this.idleSince) if (at <= limit) out.push(device);
     for (const d of out) this.idleSince.delete(d);
     return out;
   }

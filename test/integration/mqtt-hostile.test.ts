@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt, { type IClientPublishOptions, type MqttClient } from 'mqtt';
 import { freeTcpPort } from '../../src/ops/local-stack';
@@ -258,5 +259,26 @@ describe('hostile MQTT input (real broker, LiveKit and listener)', () => {
     scope.defer(() => fresh.c.endAsync());
     await fresh.seen.next((m) => m.topic === `${base}/bridge/state`, 'retained bridge state');
     expect(fresh.seen.items.filter((m) => m.topic === `${base}/${A}/status`)).toEqual([]);
+  }, 60000);
+
+  test('an idle status left by an earlier run (same client id) is cleared by the next run after the TTL', async () => {
+    const { daemon, app } = await scope.daemon({ mqtt: { statusTtlSeconds: 0 } });
+    const base = daemon.baseTopic;
+    const A = 'aabbccddee79';
+    expect(await app.command(A, { type: 'start_continuous_music', session_id: 'hostile-ttl-2' })).toMatchObject({ ok: true });
+    const stopped = app.messages.items.length;
+    expect(await app.command(A, { type: 'stop_continuous_music' })).toMatchObject({ ok: true });
+    await app.status(A, (s) => s.state === 'idle', 'idle status', stopped);
+    expect(await daemon.stop()).toBe(0);
+    // The next run, same base topic and client id, with a TTL.
+    const file = join(stackInfo().workDir, `${base}.json`);
+    const config = JSON.parse(readFileSync(file, 'utf8')) as { mqtt: Record<string, unknown> };
+    const next = join(stackInfo().workDir, `${base}-ttl.json`);
+    writeFileSync(next, JSON.stringify({ ...config, mqtt: { ...config.mqtt, statusTtlSeconds: 1 } }));
+    const from = app.messages.items.length;
+    const again = new Daemon(base, next);
+    scope.defer(() => again.stop());
+    await again.lines.next((l) => l.message === 'music-bridge started', 'restart', 20000);
+    await app.messages.next((m) => m.topic === `${base}/${A}/status` && m.text === '', 'the old status cleared', 10000, from);
   }, 60000);
 });

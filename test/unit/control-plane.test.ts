@@ -437,6 +437,28 @@ describe('ControlPlane (fake MQTT client): idle statuses expire', () => {
     await t.cp.stop();
   });
 
+  test('retained statuses an earlier run left on the broker are cleared once their updated_at is past the TTL', async () => {
+    const t = await setup({ statusTtlSeconds: 60 });
+    expect(t.client.subscriptions.map((s) => s.filter)).toEqual([`${BASE}/+/command`, `${BASE}/+/status`]);
+    const old = (device: string, at: number) => JSON.stringify({ ...idleStatus(device), updated_at: new Date(at).toISOString() });
+    const now = 1_000_000;
+    t.client.deliver(`${BASE}/111111111111/status`, old('111111111111', now - 59_000), { retain: true });
+    t.client.deliver(`${BASE}/333333333333/status`, 'not json', { retain: true });
+    // Not ours: a non-canonical segment, a live (non-retained) message, a device playing here.
+    t.client.deliver(`${BASE}/AA-BB-CC-DD-EE-FF/status`, old('aabbccddeeff', 0), { retain: true });
+    t.client.deliver(`${BASE}/444444444444/status`, old('444444444444', 0));
+    t.registry.statusesKnown.set('555555555555', { ...idleStatus('555555555555'), room: 'r', state: 'playing' });
+    t.client.deliver(`${BASE}/555555555555/status`, old('555555555555', 0), { retain: true });
+    await t.settle();
+    t.advance(2_000);
+    t.cp.clearExpiredStatuses();
+    expect(t.client.sent.filter((s) => s.payload === '').map((s) => s.topic)).toEqual([`${BASE}/111111111111/status`]);
+    t.advance(60_000);
+    t.cp.clearExpiredStatuses();
+    expect(t.client.sent.filter((s) => s.payload === '').map((s) => s.topic)).toEqual([`${BASE}/111111111111/status`, `${BASE}/333333333333/status`]);
+    await t.cp.stop();
+  });
+
   test('statusTtlSeconds 0: never cleared', async () => {
     const t = await setup({ statusTtlSeconds: 0 });
     t.registry.emit('status', idleStatus('111111111111'));
