@@ -5,6 +5,7 @@ import mqtt, { type IClientPublishOptions, type MqttClient } from 'mqtt';
 import { freeTcpPort } from '../../src/ops/local-stack';
 import { Daemon } from '../support/daemon';
 import { AUDIBLE_RMS } from '../support/listener';
+import { type AppClient, jsonOrUndefined } from '../support/mqtt-client';
 import { testScope } from '../support/scope';
 import { hzOf, stackInfo } from '../support/stack';
 import { Observations } from '../support/waiter';
@@ -25,13 +26,7 @@ async function client(...subscriptions: string[]): Promise<{ c: MqttClient; seen
   const seen = new Observations<Seen>();
   c.on('message', (topic, payload, packet) => {
     const text = payload.toString();
-    let json: Record<string, unknown> | undefined;
-    try {
-      json = JSON.parse(text) as Record<string, unknown>;
-    } catch {
-      json = undefined;
-    }
-    seen.push({ topic, text, json, retain: packet.retain, correlation: packet.properties?.correlationData?.toString() });
+    seen.push({ topic, text, json: jsonOrUndefined(text), retain: packet.retain, correlation: packet.properties?.correlationData?.toString() });
   });
   for (const s of subscriptions) await c.subscribeAsync(s, { qos: 1, rap: true });
   const send = async (topic: string, body: Record<string, unknown> | string, opts: IClientPublishOptions = { qos: 1 }) => {
@@ -44,6 +39,15 @@ async function client(...subscriptions: string[]): Promise<{ c: MqttClient; seen
 function metric(text: string, name: string, labels = ''): number {
   const line = text.split('\n').find((l) => l.startsWith(labels ? `${name}{${labels}}` : `${name} `));
   return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
+}
+
+/** Starts and stops music for `device`, so its retained status is idle; returns the message index before the stop. */
+async function playThenStop(app: AppClient, device: string, room: string): Promise<number> {
+  expect(await app.command(device, { type: 'start_continuous_music', session_id: room })).toMatchObject({ ok: true });
+  const stopped = app.messages.items.length;
+  expect(await app.command(device, { type: 'stop_continuous_music' })).toMatchObject({ ok: true, state: { state: 'idle' } });
+  await app.status(device, (s) => s.state === 'idle', 'idle status', stopped);
+  return stopped;
 }
 
 const connects = (d: Daemon) => d.lines.items.filter((l) => l.message === 'mqtt connected').length;
@@ -248,10 +252,7 @@ describe('hostile MQTT input (real broker, LiveKit and listener)', () => {
     const { daemon, app } = await scope.daemon({ mqtt: { statusTtlSeconds: 2 } });
     const base = daemon.baseTopic;
     const A = 'aabbccddee78';
-    expect(await app.command(A, { type: 'start_continuous_music', session_id: 'hostile-ttl' })).toMatchObject({ ok: true });
-    const stopped = app.messages.items.length;
-    expect(await app.command(A, { type: 'stop_continuous_music' })).toMatchObject({ ok: true, state: { state: 'idle' } });
-    await app.status(A, (s) => s.state === 'idle', 'idle status', stopped);
+    const stopped = await playThenStop(app, A, 'hostile-ttl');
     // Cleared: an empty retained payload on the status topic, within the TTL plus one sweep.
     const cleared = await app.messages.next((m) => m.topic === `${base}/${A}/status` && m.text === '', 'the status cleared', 10000, stopped);
     expect(cleared).toBeTruthy();
@@ -265,10 +266,7 @@ describe('hostile MQTT input (real broker, LiveKit and listener)', () => {
     const { daemon, app } = await scope.daemon({ mqtt: { statusTtlSeconds: 0 } });
     const base = daemon.baseTopic;
     const A = 'aabbccddee79';
-    expect(await app.command(A, { type: 'start_continuous_music', session_id: 'hostile-ttl-2' })).toMatchObject({ ok: true });
-    const stopped = app.messages.items.length;
-    expect(await app.command(A, { type: 'stop_continuous_music' })).toMatchObject({ ok: true });
-    await app.status(A, (s) => s.state === 'idle', 'idle status', stopped);
+    await playThenStop(app, A, 'hostile-ttl-2');
     expect(await daemon.stop()).toBe(0);
     // The next run, same base topic and client id, with a TTL.
     const file = join(stackInfo().workDir, `${base}.json`);

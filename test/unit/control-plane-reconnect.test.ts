@@ -2,7 +2,8 @@ import { EventEmitter } from 'node:events';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 // mqtt.js's own packet codec (a dependency of mqtt): the fake broker below speaks real MQTT 5.
 import { generate, parser, type Packet } from 'mqtt-packet';
-import { ControlPlane, type ControlPlaneOptions } from '../../src/mqtt/control-plane';
+import { ControlPlane } from '../../src/mqtt/control-plane';
+import { controlPlaneOptions } from '../support/control-plane-options';
 import type { Logger } from '../../src/ops/logger';
 import type { SessionRegistry } from '../../src/session/registry';
 import { idleStatus } from '../../src/session/status';
@@ -90,24 +91,7 @@ test('a publish that makes the broker hang up is sent once, never replayed: the 
     statuses: () => [],
     status: (d: string) => idleStatus(d),
   });
-  const opts: ControlPlaneOptions = {
-    url: `mqtt://127.0.0.1:${port}`,
-    username: '',
-    password: '',
-    clientId: 'mb-reconnect-test',
-    baseTopic: 'mb',
-    caFile: '',
-    certFile: '',
-    keyFile: '',
-    rejectUnauthorized: true,
-    maxPayloadBytes: 4096,
-    allowedDevices: [],
-    responseTopicPrefixes: [],
-    commandsPerSecond: 10,
-    commandBurst: 20,
-    statusTtlSeconds: 0,
-    info: () => ({}),
-  };
+  const opts = controlPlaneOptions({ url: `mqtt://127.0.0.1:${port}`, clientId: 'mb-reconnect-test', baseTopic: 'mb' });
   const cp = new ControlPlane(opts, registry as unknown as SessionRegistry, quiet);
   try {
     await cp.start();

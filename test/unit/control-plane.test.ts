@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { IClientOptions, IClientPublishOptions, IPublishPacket, MqttClient } from 'mqtt';
 import { ControlPlane, type ControlPlaneMetrics, type ControlPlaneOptions, MAX_CORRELATION_BYTES } from '../../src/mqtt/control-plane';
+import { controlPlaneOptions } from '../support/control-plane-options';
 import type { Logger } from '../../src/ops/logger';
 import type { SessionRegistry } from '../../src/session/registry';
 import { idleStatus, type DeviceStatus } from '../../src/session/status';
@@ -125,30 +126,15 @@ async function setup(over: Partial<ControlPlaneOptions> = {}) {
   const log = recordingLog();
   const metrics = counters();
   let connectOptions: IClientOptions | undefined;
-  const opts: ControlPlaneOptions = {
-    url: 'mqtt://broker',
-    username: '',
-    password: '',
-    clientId: 'mb',
+  const opts = controlPlaneOptions({
     baseTopic: BASE,
-    caFile: '',
-    certFile: '',
-    keyFile: '',
-    rejectUnauthorized: true,
-    maxPayloadBytes: 4096,
-    allowedDevices: [],
-    responseTopicPrefixes: [],
-    commandsPerSecond: 10,
-    commandBurst: 20,
-    statusTtlSeconds: 0,
-    info: () => ({ version: 'test' }),
     connect: (_url, o) => {
       connectOptions = o;
       return client as unknown as MqttClient;
     },
     now: () => clock,
     ...over,
-  };
+  });
   const cp = new ControlPlane(opts, registry as unknown as SessionRegistry, log, metrics);
   const started = cp.start();
   client.brokerConnects();
