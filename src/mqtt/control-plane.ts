@@ -250,10 +250,11 @@ export class ControlPlane {
         this.log.warn('command refused', { device: device ?? raw.slice(0, 80), error, reason: message });
       }
       const state = device && error !== 'device_not_allowed' ? this.registry.status(device) : null;
-      const echo = typeof ids === 'function' ? ids() : ids; // parsed only when a reply is sent
+      const echo = typeof ids === 'function' ? ids() : ids;
       this.reply(target ?? this.defaultReplyTopic(device), device, { ok: false, error, command: echo.command ?? null, message, session_id: echo.session_id ?? null, request_id: echo.request_id ?? null, state }, correlationData);
     };
 
+    // What a refusal echoes (request_id, ...): parsed only if a refusal reply is actually sent.
     const ids = (): Ids => (payload.length <= this.opts.maxPayloadBytes ? echoIds(parseCommand(payload)) : {});
     const id = normaliseDeviceId(raw);
     if (!id.ok) {
@@ -267,20 +268,20 @@ export class ControlPlane {
     }
     if (this.allowed && !this.allowed.has(device)) {
       // Answered on the device's own reply topic, without any state: it has none here.
-      return refuse(device, 'device_not_allowed', `device ${device} is not allowed`, ids(), this.topics.reply(device));
+      return refuse(device, 'device_not_allowed', `device ${device} is not allowed`, ids, this.topics.reply(device));
     }
     if (correlationData && correlationData.length > MAX_CORRELATION_BYTES) {
       correlationData = undefined;
-      return refuse(device, 'invalid_field', `correlation data is longer than ${MAX_CORRELATION_BYTES} bytes`, ids(), this.topics.reply(device));
+      return refuse(device, 'invalid_field', `correlation data is longer than ${MAX_CORRELATION_BYTES} bytes`, ids, this.topics.reply(device));
     }
     const responseTopic = props?.responseTopic;
     if (responseTopic !== undefined) {
       const problem = this.outgoing.responseTopicProblem(responseTopic, device);
-      if (problem) return refuse(device, 'invalid_field', `response topic refused: ${problem}`, ids(), this.topics.reply(device));
+      if (problem) return refuse(device, 'invalid_field', `response topic refused: ${problem}`, ids, this.topics.reply(device));
     }
     const replyTo = responseTopic ?? this.topics.reply(device);
     if (packet.retain) {
-      return refuse(device, 'retained_command', 'retained commands are not executed (the retained message was cleared)', ids(), replyTo);
+      return refuse(device, 'retained_command', 'retained commands are not executed (the retained message was cleared)', ids, replyTo);
     }
     if (payload.length > this.opts.maxPayloadBytes) {
       return refuse(device, 'payload_too_large', `payload is ${payload.length} bytes; the limit is ${this.opts.maxPayloadBytes}`, {}, replyTo);
