@@ -3,7 +3,8 @@ import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 
 import { errorFields, type Logger } from '../ops/logger';
 import type { CommandResult, SessionRegistry } from '../session/registry';
 import type { DeviceStatus } from '../session/status';
-import { type ParseErrorCode, parseCommand } from './commands';
+import { parseCommand } from './commands';
+import type { ParseErrorCode } from './commands';
 import { normaliseDeviceId } from './device-id';
 import { OutgoingTopics } from './outgoing-topics';
 import { StatusExpiry } from './status-expiry';
