@@ -223,6 +223,9 @@ export class ControlPlane {
       client.subscribe(this.topics.statusFilter, { qos: 0, nl: true, rap: true }, (err) => {
         if (err) this.log.error('subscribe failed', { topic: this.topics.statusFilter, ...errorFields(err) });
       });
+    } else {
+      // The persistent session may keep that subscription from a run that had a TTL.
+      client.unsubscribe(this.topics.statusFilter);
     }
     this.publish(this.topics.availability, 'online', true);
     this.publishInfo();

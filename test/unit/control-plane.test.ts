@@ -47,6 +47,9 @@ class FakeClient extends EventEmitter {
     cb(null);
     return this;
   }
+  unsubscribe(): this {
+    return this;
+  }
   removeOutgoingMessage(id: number): this {
     const p = this.outgoing[id];
     delete this.outgoing[id];
