@@ -36,6 +36,12 @@ function deviceList(val: unknown): void {
   if (!Array.isArray(val) || !val.every((v) => typeof v === 'string' && v.length > 0)) throw new Error('must be a list of device ids');
 }
 
+function topicPrefixList(val: unknown): void {
+  if (!Array.isArray(val) || !val.every((v) => typeof v === 'string' && v.length > 0 && !/[+#\u0000]/.test(v) && !v.startsWith('/'))) {
+    throw new Error('must be a list of MQTT topic prefixes without wildcards (+, #) or a leading "/"');
+  }
+}
+
 function stringList(val: unknown): void {
   if (!Array.isArray(val) || !val.every((v) => typeof v === 'string' && v.trim().length > 0)) throw new Error('must be a list of non-empty strings');
 }
@@ -69,6 +75,10 @@ export const schema = {
     rejectUnauthorized: { doc: 'Refuse a broker whose certificate does not verify.', format: Boolean, default: true, env: 'MQTT_REJECT_UNAUTHORIZED' },
     maxPayloadBytes: { doc: 'Commands larger than this are refused (payload_too_large).', format: intInRange(64, 1048576), default: 4096, env: 'MQTT_MAX_PAYLOAD_BYTES' },
     allowedDevices: { doc: 'When not empty, only these device ids may send commands (others get device_not_allowed). Env: comma-separated.', format: deviceList, default: [] as string[], env: 'MQTT_ALLOWED_DEVICES' },
+    responseTopicPrefixes: { doc: 'Topic subtrees an MQTT 5 response topic may be under besides the device\'s own <base>/<device>/; {device} is the canonical device id (e.g. "app/{device}/responses"). Env: comma-separated.', format: topicPrefixList, default: [] as string[], env: 'MQTT_RESPONSE_TOPIC_PREFIXES' },
+    commandsPerSecond: { doc: 'Per-device rate limit: commands per second sustained (a token bucket); more get rate_limited.', format: intInRange(1, 1000), default: 10, env: 'MQTT_COMMANDS_PER_SECOND' },
+    commandBurst: { doc: 'Per-device rate limit: commands accepted in a burst before the rate applies.', format: intInRange(1, 10000), default: 30, env: 'MQTT_COMMAND_BURST' },
+    statusTtlSeconds: { doc: 'Clear the retained status of a device idle this long, seconds (0 = never).', format: intInRange(0, 31536000), default: 604800, env: 'MQTT_STATUS_TTL_SECONDS' },
   },
   livekit: {
     url: { doc: 'LiveKit server URL (ws:// or wss://).', format: urlWithScheme(['ws', 'wss', 'http', 'https']), default: 'ws://127.0.0.1:7880', env: 'LIVEKIT_URL' },

@@ -8,11 +8,21 @@ export type ParseResult =
   | { ok: false; code: ParseErrorCode; error: string; sessionId?: string; requestId?: string; type?: string };
 
 const MAX_TEXT = 200;
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 export function parseCommand(payload: Buffer | string): ParseResult {
+  let decoded: string;
+  try {
+    // Fatal: invalid UTF-8 is refused instead of silently becoming U+FFFD. A leading BOM is dropped.
+    decoded = typeof payload === 'string' ? payload : UTF8.decode(payload);
+  } catch {
+    return { ok: false, code: 'invalid_json', error: 'payload is not valid UTF-8' };
+  }
   let body: unknown;
   try {
-    body = JSON.parse(payload.toString());
+    // Only top-level fields are read: nested values (however deep) and keys such as "__proto__"
+    // stay plain data (JSON.parse makes own properties, never prototypes).
+    body = JSON.parse(decoded);
   } catch {
     return { ok: false, code: 'invalid_json', error: 'payload is not valid JSON' };
   }

@@ -14,6 +14,9 @@ export class Topics {
   get commandFilter(): string {
     return `${this.base}/+/command`;
   }
+  get statusFilter(): string {
+    return `${this.base}/+/status`;
+  }
   command(device: string): string {
     return `${this.base}/${device}/command`;
   }
@@ -38,10 +41,19 @@ export class Topics {
 
   /** The raw device segment of a command topic, or undefined when the topic is not a command topic. */
   deviceOfCommand(topic: string): string | undefined {
+    return this.deviceSegment(topic, '/command');
+  }
+
+  /** The raw device segment of a status topic, or undefined when the topic is not a status topic. */
+  deviceOfStatus(topic: string): string | undefined {
+    return this.deviceSegment(topic, '/status');
+  }
+
+  private deviceSegment(topic: string, leaf: string): string | undefined {
     const prefix = `${this.base}/`;
     // The length check stops "<base>/command" from matching with the "/" shared by prefix and suffix.
-    if (!topic.startsWith(prefix) || !topic.endsWith('/command') || topic.length < prefix.length + '/command'.length) return undefined;
-    const segment = topic.slice(prefix.length, -'/command'.length);
+    if (!topic.startsWith(prefix) || !topic.endsWith(leaf) || topic.length < prefix.length + leaf.length) return undefined;
+    const segment = topic.slice(prefix.length, -leaf.length);
     return segment.includes('/') ? undefined : segment;
   }
 }

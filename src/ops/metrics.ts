@@ -21,6 +21,12 @@ export class Metrics {
     registers: [this.registry],
   });
   readonly refused = new Counter({ name: 'music_bridge_commands_refused_total', help: 'Commands refused before reaching a session, by error code.', labelNames: ['error'], registers: [this.registry] });
+  readonly publishesDropped = new Counter({
+    name: 'music_bridge_publishes_dropped_total',
+    help: 'MQTT publishes of the bridge dropped, by reason: topic_refused, too_large, not_connected, backlog, broker_refused, connection_lost, send_failed.',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
   readonly mqttConnected = new Gauge({ name: 'music_bridge_mqtt_connected', help: '1 while connected to the MQTT broker.', registers: [this.registry] });
   readonly underrunSeconds = new Counter({
     name: 'music_bridge_underrun_seconds_total',

@@ -13,7 +13,7 @@ export interface Heard {
 }
 
 export const AUDIBLE_RMS = 0.02;
-const HZ_TOLERANCE = 12;
+export const HZ_TOLERANCE = 12;
 
 /**
  * A real participant in the room (rtc-node AudioStream, in its own process) that reports, per

@@ -18,13 +18,7 @@ export class AppClient {
   private constructor(private readonly client: MqttClient, readonly base: string) {
     client.on('message', (topic, payload, packet) => {
       const text = payload.toString();
-      let json: Record<string, unknown> | undefined;
-      try {
-        json = JSON.parse(text) as Record<string, unknown>;
-      } catch {
-        json = undefined;
-      }
-      this.messages.push({ topic, text, json, retain: packet.retain });
+      this.messages.push({ topic, text, json: jsonOrUndefined(text), retain: packet.retain });
     });
   }
 
@@ -59,6 +53,15 @@ export class AppClient {
 
   async close(): Promise<void> {
     await this.client.endAsync();
+  }
+}
+
+/** A payload's JSON object, or undefined when it is not JSON. */
+export function jsonOrUndefined(text: string): Record<string, unknown> | undefined {
+  try {
+    return JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    return undefined;
   }
 }
 

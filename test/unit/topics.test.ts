@@ -11,6 +11,14 @@ describe('Topics', () => {
     expect([t.availability, t.info, t.bridgeStatus, t.errors]).toEqual(['music-bridge/bridge/state', 'music-bridge/bridge/info', 'music-bridge/bridge/status', 'music-bridge/bridge/errors']);
   });
 
+  test('deviceOfStatus returns the device segment of a status topic only', () => {
+    expect(t.statusFilter).toBe('music-bridge/+/status');
+    expect(t.deviceOfStatus(t.status('aabbccddeeff'))).toBe('aabbccddeeff');
+    expect(t.deviceOfStatus('music-bridge/status')).toBeUndefined();
+    expect(t.deviceOfStatus('music-bridge/a/b/status')).toBeUndefined();
+    expect(t.deviceOfStatus(t.command('aabbccddeeff'))).toBeUndefined();
+  });
+
   test('deviceOfCommand returns the raw device segment of a command topic', () => {
     expect(t.deviceOfCommand('music-bridge/AA-BB-CC-DD-EE-FF/command')).toBe('AA-BB-CC-DD-EE-FF');
     expect(t.deviceOfCommand(t.command('kitchen'))).toBe('kitchen');
