@@ -5,19 +5,19 @@ import { SongDecoder } from './audio/decoder';
 import { samplesPerChannel, type PcmFormat } from './audio/pcm-format';
 import { CatalogStore, createSource } from './catalog/source';
 import type { AppConfig } from './config/schema';
-import { BotConnection } from './livekit/bot-connection';
-import { MusicTrack } from './livekit/music-track';
+import { settleAbandonedJoins } from './livekit/bot-connection';
 import { LiveKitRoomFinder } from './livekit/room-finder';
-import { stopSdkLogForwarding } from './livekit/sdk-logs';
+import { createRoomJoiner } from './livekit/room-joiner';
 import { ControlPlane } from './mqtt/control-plane';
+import { normaliseDeviceId } from './mqtt/device-id';
 import { type HealthChecks, OpsHttpServer } from './ops/http-server';
 import { errorFields, type Logger } from './ops/logger';
 import { Metrics } from './ops/metrics';
 import { VERSION } from './ops/version';
 import { seededRandom } from './player/random';
 import { SessionRegistry } from './session/registry';
-import type { RoomJoiner, RoomLink } from './session/room-link';
-import { RoomResolver } from './session/room-resolver';
+import type { RoomJoiner } from './session/room-link';
+import { applyTemplate, RoomResolver } from './session/room-resolver';
 import { RoomSession } from './session/room-session';
 import type { DeviceStatus } from './session/status';
 
@@ -39,38 +39,21 @@ export function createApp(config: AppConfig, redacted: Record<string, unknown>, 
   });
   catalog.on('refreshFailed', (err: Error) => log.warn('catalog refresh failed; keeping the last good copy', errorFields(err)));
 
-  const join: RoomJoiner = async (room) => {
-    const connection = await BotConnection.join({
-      url: config.livekit.url,
-      apiKey: config.livekit.apiKey,
-      apiSecret: config.livekit.apiSecret,
-      identity: config.livekit.botIdentity,
-      name: config.livekit.botName,
-      room,
-      timeoutMs: config.livekit.connectTimeoutMs,
-    });
-    const forwarding = stopSdkLogForwarding(); // rtc-node's client exists now
-    if (forwarding === 'stopped') log.debug('LiveKit SDK log forwarding stopped');
-    if (forwarding === 'unsupported') log.warn('could not stop the LiveKit SDK forwarding its log records; CPU use per room will be higher');
-    const track = new MusicTrack(connection.participant, { format, queueMs: config.audio.queueMs, bitrate: config.livekit.audioBitrate });
-    try {
-      await track.publish();
-    } catch (err) {
-      await connection.leave().catch(() => undefined);
-      throw err;
-    }
-    const link: RoomLink = {
-      track,
-      on: connection.on.bind(connection),
-      off: connection.off.bind(connection),
-      get otherParticipants() {
-        return connection.otherParticipants;
-      },
-      send: (topic, message) => connection.send(topic, message),
-      leave: () => connection.leave(),
-    };
-    return link;
-  };
+  const metrics: Metrics = new Metrics((): DeviceStatus[] => registry.statuses());
+  const join: RoomJoiner = createRoomJoiner({
+    url: config.livekit.url,
+    apiKey: config.livekit.apiKey,
+    apiSecret: config.livekit.apiSecret,
+    identity: config.livekit.botIdentity,
+    name: config.livekit.botName,
+    connectTimeoutMs: config.livekit.connectTimeoutMs,
+    format,
+    queueMs: config.audio.queueMs,
+    bitrate: config.livekit.audioBitrate,
+    maxJoinsInFlight: config.livekit.maxJoinsInFlight,
+    inFlight: metrics.joinsInFlight,
+    log,
+  });
 
   const registry: SessionRegistry = new SessionRegistry({
     rooms: new RoomResolver({
@@ -80,7 +63,7 @@ export function createApp(config: AppConfig, redacted: Record<string, unknown>, 
         url: config.livekit.url,
         apiKey: config.livekit.apiKey,
         apiSecret: config.livekit.apiSecret,
-        identityTemplate: config.livekit.deviceIdentityTemplate,
+        isDeviceIdentity: deviceIdentityMatcher(config.livekit.deviceIdentityTemplate),
         botIdentity: config.livekit.botIdentity,
       }),
     }),
@@ -113,7 +96,6 @@ export function createApp(config: AppConfig, redacted: Record<string, unknown>, 
       }),
   });
 
-  const metrics: Metrics = new Metrics((): DeviceStatus[] => registry.statuses());
   const control = new ControlPlane(
     { ...config.mqtt, info: () => ({ version: VERSION, config: redacted }) },
     registry,
@@ -143,10 +125,24 @@ export function createApp(config: AppConfig, redacted: Record<string, unknown>, 
         await registry.stopAll('bridge shutting down');
         await control.stop();
         await http?.stop();
+        // Joins given up on may still complete: leave those rooms before the FFI goes away.
+        await settleAbandonedJoins(2000);
         await dispose();
       })();
       return stopping;
     },
+  };
+}
+
+/**
+ * Whether a participant identity is a device's, for the discover strategy: the identity template
+ * over the device id, or another spelling of the same MAC address.
+ */
+function deviceIdentityMatcher(template: string): (identity: string, device: string) => boolean {
+  return (identity, device) => {
+    if (identity === applyTemplate(template, device)) return true;
+    const id = normaliseDeviceId(identity);
+    return id.ok && id.id === device;
   };
 }
 

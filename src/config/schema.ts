@@ -69,6 +69,12 @@ export const schema = {
     deviceIdentityTemplate: { doc: 'Identity a device joins its room with, for the discover strategy; {device} is the canonical device id (other spellings of the same MAC also match).', format: nonEmptyString, default: '{device}', env: 'LIVEKIT_DEVICE_IDENTITY_TEMPLATE' },
     audioBitrate: { doc: 'Opus bitrate of the published track, bits/s (music needs more than speech).', format: intInRange(16000, 510000), default: 96000, env: 'LIVEKIT_AUDIO_BITRATE' },
     connectTimeoutMs: { doc: 'Give up joining a room after this long.', format: intInRange(1000, 120000), default: 15000, env: 'LIVEKIT_CONNECT_TIMEOUT_MS' },
+    maxJoinsInFlight: {
+      doc: 'Most room joins in flight at once in this process; further joins (starts, rejoins after a LiveKit restart) wait for a slot. A join is mostly waiting on the network, so 16 lets a burst of 25 starts go through about as fast as no cap on 2 cores, while a reconnect storm of hundreds of rooms cannot starve the event loop and time its own joins out.',
+      format: intInRange(1, 1000),
+      default: 16,
+      env: 'LIVEKIT_MAX_JOINS_IN_FLIGHT',
+    },
   },
   catalog: {
     location: { doc: 'Where the songs are listed: a JSON manifest (file or http(s) URL), the base (URL or directory) of the per-language metadata.json layout, or a directory of audio files. See docs/catalog.md.', format: nonEmptyString, default: 'config/sample-catalog/catalog.json', env: 'CATALOG_LOCATION' },
