@@ -54,7 +54,7 @@ export interface BotConnectionEvents {
 }
 
 /** Disconnects after which the bot must not come back on its own. */
-const FINAL_REASONS = new Set(['CLIENT_INITIATED', 'DUPLICATE_IDENTITY', 'PARTICIPANT_REMOVED', 'ROOM_DELETED', 'ROOM_CLOSED', 'USER_REJECTED']);
+export const FINAL_REASONS: ReadonlySet<string> = new Set(['CLIENT_INITIATED', 'DUPLICATE_IDENTITY', 'PARTICIPANT_REMOVED', 'ROOM_DELETED', 'ROOM_CLOSED', 'USER_REJECTED']);
 
 /** A disconnect that hangs (server gone, FFI stuck) must not hold a shutdown or a rejoin. */
 export const DEFAULT_LEAVE_TIMEOUT_MS = 3000;
