@@ -126,7 +126,7 @@ export function createApp(config: AppConfig, redacted: Record<string, unknown>, 
         await control.stop();
         await http?.stop();
         // Joins given up on may still complete: leave those rooms before the FFI goes away.
-        await settleAbandonedJoins(2000);
+        await settleAbandonedJoins(1500);
         await dispose();
       })();
       return stopping;
