@@ -59,21 +59,54 @@ export const FINAL_REASONS: ReadonlySet<string> = new Set(['CLIENT_INITIATED', '
 /** A disconnect that hangs (server gone, FFI stuck) must not hold a shutdown or a rejoin. */
 export const DEFAULT_LEAVE_TIMEOUT_MS = 3000;
 
-/** Joins given up on (timed out, aborted) whose connect has not completed yet: each still has an owner. */
-const abandoned = new Set<Promise<void>>();
+/** Joins given up on (timed out, aborted) whose connect has not completed yet, by room: each still has an owner. */
+const abandoned = new Map<string, Set<Promise<void>>>();
+
+function abandon(room: string, settled: Promise<void>): void {
+  const pending = abandoned.get(room) ?? new Set();
+  abandoned.set(room, pending.add(settled));
+  void settled.finally(() => {
+    pending.delete(settled);
+    if (pending.size === 0 && abandoned.get(room) === pending) abandoned.delete(room);
+  });
+}
 
 /** Joins given up on whose connect is still running (their rooms are left when it completes). */
 export function abandonedJoins(): number {
-  return abandoned.size;
+  let n = 0;
+  for (const pending of abandoned.values()) n += pending.size;
+  return n;
 }
 
 /** Waits (at most `ms`) until every join given up on has completed and been left; for shutdown. */
 export async function settleAbandonedJoins(ms: number): Promise<void> {
-  if (abandoned.size === 0) return;
-  await withTimeLimit(Promise.all([...abandoned]), ms, 'leaving abandoned joins').then(
+  const all = [...abandoned.values()].flatMap((pending) => [...pending]);
+  if (all.length === 0) return;
+  await withTimeLimit(Promise.all(all), ms, 'leaving abandoned joins').then(
     () => undefined,
     () => undefined,
   );
+}
+
+/**
+ * Waits, at most `ms` and no longer than `signal` allows, for earlier joins of `room` given up on:
+ * one that connected after a fresh join would take the bot identity from it (DUPLICATE_IDENTITY,
+ * which ends the session), so a fresh join goes in only once the earlier one is out.
+ */
+async function afterAbandonedJoinsOf(room: string, ms: number, signal: AbortSignal, log: Logger | undefined): Promise<void> {
+  const pending = abandoned.get(room);
+  if (!pending || pending.size === 0) return;
+  log?.debug('waiting for an earlier join of this room, given up on, to finish', { room, pending: pending.size });
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(abortReason(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    await Promise.race([withTimeLimit(Promise.all([...pending]), ms, 'waiting for an earlier join').catch(() => log?.warn('an earlier join of this room, given up on, is still running; joining anyway', { room })), aborted]);
+  } finally {
+    signal.removeEventListener('abort', onAbort!);
+  }
 }
 
 /** The bot's membership in one LiveKit room. */
@@ -115,6 +148,7 @@ export class BotConnection extends EventEmitter<BotConnectionEvents> {
   static async join(o: JoinOptions, signal: AbortSignal): Promise<BotConnection> {
     if (signal.aborted) throw abortReason(signal);
     const leaveTimeoutMs = o.leaveTimeoutMs ?? DEFAULT_LEAVE_TIMEOUT_MS;
+    await afterAbandonedJoinsOf(o.room, o.timeoutMs, signal, o.log);
     const token = await botToken(o);
     if (signal.aborted) throw abortReason(signal);
     const room = o.createRoom ? o.createRoom() : new Room();
@@ -141,8 +175,7 @@ export class BotConnection extends EventEmitter<BotConnectionEvents> {
         },
         () => undefined, // never connected: nothing to leave
       );
-      abandoned.add(ghost);
-      void ghost.finally(() => abandoned.delete(ghost));
+      abandon(o.room, ghost);
       throw outcome;
     }
     if (signal.aborted || !room.localParticipant) {

@@ -80,6 +80,57 @@ describe('BotConnection', () => {
     expect(abandonedJoins()).toBe(0);
   });
 
+  test('a fresh join of a room waits until the earlier join given up on is out, so the ghost never kicks it', async () => {
+    const ghost = new FakeRoom();
+    const fresh = new FakeRoom();
+    const ghostConnect = jest.spyOn(ghost, 'connect');
+    const freshConnect = jest.spyOn(fresh, 'connect');
+    const aborter = new AbortController();
+    const first = BotConnection.join(options(ghost), aborter.signal).catch((err: Error) => err.message);
+    await connectCalled(ghostConnect);
+    aborter.abort(new Error('gave up'));
+    expect(await first).toBe('gave up');
+
+    fresh.connecting.resolve();
+    const second = BotConnection.join(options(fresh), new AbortController().signal);
+    await flush();
+    expect(freshConnect).not.toHaveBeenCalled(); // held back while the ghost may still land
+    ghost.connecting.resolve();
+    const bot = await second;
+    expect(ghost.disconnects).toBe(1);
+    expect(freshConnect).toHaveBeenCalledTimes(1);
+    expect(bot.connected).toBe(true);
+    expect(fresh.emitted).toEqual([]);
+  });
+
+  test('waiting for an earlier join given up on is bounded, and ends at once when the join is aborted', async () => {
+    const ghost = new FakeRoom();
+    const ghostConnect = jest.spyOn(ghost, 'connect');
+    const aborter = new AbortController();
+    const first = BotConnection.join(options(ghost), aborter.signal).catch((err: Error) => err.message);
+    await connectCalled(ghostConnect);
+    aborter.abort(new Error('gave up'));
+    await first;
+
+    const stopped = new AbortController();
+    const waiting = BotConnection.join(options(new FakeRoom()), stopped.signal).catch((err: Error) => err.message);
+    await flush();
+    stopped.abort(new Error('session stopped'));
+    expect(await waiting).toBe('session stopped');
+
+    jest.useFakeTimers({ doNotFake: ['setImmediate'] });
+    const fresh = new FakeRoom();
+    fresh.connecting.resolve();
+    const freshConnect = jest.spyOn(fresh, 'connect');
+    const joining = BotConnection.join(options(fresh), new AbortController().signal);
+    await jest.advanceTimersByTimeAsync(1000); // the ghost's connect never lands: join anyway
+    await connectCalled(freshConnect);
+    await expect(joining).resolves.toBeInstanceOf(BotConnection);
+    ghost.connecting.reject(new Error('never connected'));
+    await flush();
+    expect(abandonedJoins()).toBe(0);
+  });
+
   test('a join given up on whose connect then fails leaves nothing behind', async () => {
     const room = new FakeRoom();
     const connect = jest.spyOn(room, 'connect');
