@@ -1,4 +1,4 @@
-import { startLiveKit, startLiveKitOnFreePorts } from '../../src/ops/local-stack';
+import { freeTcpPort, startLiveKit, startLiveKitOnFreePorts } from '../../src/ops/local-stack';
 import { Listener } from '../support/listener';
 import { testScope } from '../support/scope';
 import { hzOf } from '../support/stack';
@@ -19,7 +19,8 @@ describe('LiveKit restarts under 20 playing rooms', () => {
     let server = lk.server;
     scope.defer(() => server.stop());
     const url = `ws://127.0.0.1:${lk.ports.http}`;
-    const { daemon, app } = await scope.daemon({ livekit: { url, maxJoinsInFlight: CAP } });
+    const opsPort = await freeTcpPort();
+    const { daemon, app } = await scope.daemon({ livekit: { url, maxJoinsInFlight: CAP }, http: { port: opsPort } });
     const indexes = Array.from({ length: ROOMS }, (_, i) => i);
 
     // One listener per room (a real participant in its own process), joined before the music.
@@ -59,5 +60,8 @@ describe('LiveKit restarts under 20 playing rooms', () => {
     // The cap was exercised, not just respected: some joins had to wait for a slot.
     expect(joins.some((l) => Number(l.joins_waiting) > 0)).toBe(true);
     for (const i of indexes) expect(lines.some((l) => l.message === 'room rejoined' && l.room === roomName(i))).toBe(true);
+    // Every slot was given back: the gauge ops watch reads 0 once all rooms are in.
+    const metrics = await (await fetch(`http://127.0.0.1:${opsPort}/metrics`)).text();
+    expect(metrics).toMatch(/^music_bridge_joins_in_flight 0$/m);
   }, 300000);
 });
