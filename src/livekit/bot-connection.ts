@@ -148,7 +148,9 @@ export class BotConnection extends EventEmitter<BotConnectionEvents> {
   static async join(o: JoinOptions, signal: AbortSignal): Promise<BotConnection> {
     if (signal.aborted) throw abortReason(signal);
     const leaveTimeoutMs = o.leaveTimeoutMs ?? DEFAULT_LEAVE_TIMEOUT_MS;
-    await afterAbandonedJoinsOf(o.room, o.timeoutMs, signal, o.log);
+    // Twice the join timeout: by then a connect given up on has landed or failed, unless the FFI is
+    // stuck, and then joining anyway is the lesser harm.
+    await afterAbandonedJoinsOf(o.room, 2 * o.timeoutMs, signal, o.log);
     const token = await botToken(o);
     if (signal.aborted) throw abortReason(signal);
     const room = o.createRoom ? o.createRoom() : new Room();

@@ -123,7 +123,7 @@ describe('BotConnection', () => {
     fresh.connecting.resolve();
     const freshConnect = jest.spyOn(fresh, 'connect');
     const joining = BotConnection.join(options(fresh), new AbortController().signal);
-    await jest.advanceTimersByTimeAsync(1000); // the ghost's connect never lands: join anyway
+    await jest.advanceTimersByTimeAsync(2000); // the ghost's connect never lands: join anyway, after twice the join timeout
     await connectCalled(freshConnect);
     await expect(joining).resolves.toBeInstanceOf(BotConnection);
     ghost.connecting.reject(new Error('never connected'));
