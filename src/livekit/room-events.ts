@@ -1,4 +1,3 @@
-
 interface FfiEventLike {
   message: { case?: string };
 }
@@ -14,7 +13,7 @@ type FfiListener = (event: FfiEventLike) => unknown;
  * expected is left alone.
  */
 export function onlyRoomEventsFor(room: object): boolean {
-  const internals = room as unknown as { onFfiEvent?: unknown };
+  const internals = room as { onFfiEvent?: unknown };
   const original = internals.onFfiEvent;
   if (typeof original !== 'function') return false;
   const listener = original as FfiListener;
