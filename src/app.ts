@@ -5,11 +5,10 @@ import { SongDecoder } from './audio/decoder';
 import { samplesPerChannel, type PcmFormat } from './audio/pcm-format';
 import { CatalogStore, createSource } from './catalog/source';
 import type { AppConfig } from './config/schema';
-import { BotConnection } from './livekit/bot-connection';
-import { MusicTrack } from './livekit/music-track';
+import { settleAbandonedJoins } from './livekit/bot-connection';
 import { LiveKitRoomFinder } from './livekit/room-finder';
 import { LiveKitRoomMembers } from './livekit/room-members';
-import { stopSdkLogForwarding } from './livekit/sdk-logs';
+import { createRoomJoiner } from './livekit/room-joiner';
 import { ControlPlane } from './mqtt/control-plane';
 import { normaliseDeviceId } from './mqtt/device-id';
 import { createWebConsole } from './ops/console/create';
@@ -21,9 +20,9 @@ import { VERSION } from './ops/version';
 import { seededRandom } from './player/random';
 import { settleWithin } from './session/bounded';
 import { SessionRegistry } from './session/registry';
-import type { RoomJoiner, RoomLink } from './session/room-link';
+import type { RoomJoiner } from './session/room-link';
 import { RoomPolicy } from './session/room-policy';
-import { RoomResolver } from './session/room-resolver';
+import { applyTemplate, RoomResolver } from './session/room-resolver';
 import { RoomSession } from './session/room-session';
 import type { DeviceStatus } from './session/status';
 
@@ -40,6 +39,8 @@ export interface App {
 
 /** Bounds of the shutdown steps after the sessions (SHUTDOWN_SESSIONS_MS): all within the daemon's 5 s. */
 const SHUTDOWN_CONTROL_MS = 700;
+/** Joins given up on whose connect may still land (left when it does), in parallel with the control plane. */
+const SHUTDOWN_JOINS_MS = 1200;
 const SHUTDOWN_HTTP_MS = 300;
 const SHUTDOWN_LIVEKIT_MS = 300;
 
@@ -55,38 +56,21 @@ export function createApp(config: AppConfig, redacted: Record<string, unknown>, 
   });
   catalog.on('refreshFailed', (err: Error) => log.warn('catalog refresh failed; keeping the last good copy', errorFields(err)));
 
-  const join: RoomJoiner = async (room) => {
-    const connection = await BotConnection.join({
-      url: config.livekit.url,
-      apiKey: config.livekit.apiKey,
-      apiSecret: config.livekit.apiSecret,
-      identity: config.livekit.botIdentity,
-      name: config.livekit.botName,
-      room,
-      timeoutMs: config.livekit.connectTimeoutMs,
-    });
-    const forwarding = stopSdkLogForwarding(); // rtc-node's client exists now
-    if (forwarding === 'stopped') log.debug('LiveKit SDK log forwarding stopped');
-    if (forwarding === 'unsupported') log.warn('could not stop the LiveKit SDK forwarding its log records; CPU use per room will be higher');
-    const track = new MusicTrack(connection.participant, { format, queueMs: config.audio.queueMs, bitrate: config.livekit.audioBitrate });
-    try {
-      await track.publish();
-    } catch (err) {
-      await connection.leave().catch(() => undefined);
-      throw err;
-    }
-    const link: RoomLink = {
-      track,
-      on: connection.on.bind(connection),
-      off: connection.off.bind(connection),
-      get otherParticipants() {
-        return connection.otherParticipants;
-      },
-      send: (topic, message) => connection.send(topic, message),
-      leave: () => connection.leave(),
-    };
-    return link;
-  };
+  const metrics: Metrics = new Metrics((): DeviceStatus[] => registry.statuses());
+  const join: RoomJoiner = createRoomJoiner({
+    url: config.livekit.url,
+    apiKey: config.livekit.apiKey,
+    apiSecret: config.livekit.apiSecret,
+    identity: config.livekit.botIdentity,
+    name: config.livekit.botName,
+    connectTimeoutMs: config.livekit.connectTimeoutMs,
+    format,
+    queueMs: config.audio.queueMs,
+    bitrate: config.livekit.audioBitrate,
+    maxJoinsInFlight: config.livekit.maxJoinsInFlight,
+    inFlight: metrics.joinsInFlight,
+    log,
+  });
 
   const lk = { url: config.livekit.url, apiKey: config.livekit.apiKey, apiSecret: config.livekit.apiSecret };
   if (config.livekit.roomPolicy === 'any') log.warn('livekit.roomPolicy is "any": every device may play into every room (local development only)');
@@ -107,7 +91,7 @@ export function createApp(config: AppConfig, redacted: Record<string, unknown>, 
       }),
       finder: new LiveKitRoomFinder({
         ...lk,
-        identityTemplate: config.livekit.deviceIdentityTemplate,
+        isDeviceIdentity: deviceIdentityMatcher(config.livekit.deviceIdentityTemplate),
         botIdentity: config.livekit.botIdentity,
       }),
     }),
@@ -142,7 +126,6 @@ export function createApp(config: AppConfig, redacted: Record<string, unknown>, 
       }),
   });
 
-  const metrics: Metrics = new Metrics((): DeviceStatus[] => registry.statuses());
   const control = new ControlPlane(
     { ...config.mqtt, info: () => ({ version: VERSION, config: redacted }) },
     registry,
@@ -172,13 +155,26 @@ export function createApp(config: AppConfig, redacted: Record<string, unknown>, 
       stopping ??= (async () => {
         catalog.stop();
         await registry.shutdown('bridge shutting down');
-        await settleWithin(control.stop(), SHUTDOWN_CONTROL_MS, 'stopping the control plane', warn);
+        // Joins given up on may still complete: leave those rooms before the FFI goes away.
+        await Promise.all([settleWithin(control.stop(), SHUTDOWN_CONTROL_MS, 'stopping the control plane', warn), settleAbandonedJoins(SHUTDOWN_JOINS_MS)]);
         webConsole?.close();
         if (http) await settleWithin(http.stop(), SHUTDOWN_HTTP_MS, 'stopping the ops endpoint', warn);
         await settleWithin(dispose(), SHUTDOWN_LIVEKIT_MS, 'releasing the LiveKit SDK', warn);
       })();
       return stopping;
     },
+  };
+}
+
+/**
+ * Whether a participant identity is a device's, for the discover strategy: the identity template
+ * over the device id, or another spelling of the same MAC address.
+ */
+function deviceIdentityMatcher(template: string): (identity: string, device: string) => boolean {
+  return (identity, device) => {
+    if (identity === applyTemplate(template, device)) return true;
+    const id = normaliseDeviceId(identity);
+    return id.ok && id.id === device;
   };
 }
 

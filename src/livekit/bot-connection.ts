@@ -1,7 +1,27 @@
-import { DisconnectReason, type LocalParticipant, Room, RoomEvent } from '@livekit/rtc-node';
+import { DisconnectReason, Room, RoomEvent, type RoomOptions } from '@livekit/rtc-node';
 import { EventEmitter } from 'eventemitter3';
+import { errorFields, type Logger } from '../ops/logger';
+import type { PublishingParticipant } from './music-track';
 import { onlyRoomEventsFor } from './room-events';
+import { withTimeLimit } from './time-limit';
+import { abortReason } from './join-slots';
 import { botToken } from './token';
+
+/** The bot's local participant: what it publishes with (rtc-node's LocalParticipant fits). */
+export interface BotParticipant extends PublishingParticipant {
+  publishData(data: Uint8Array, options: { reliable?: boolean; topic?: string }): Promise<void>;
+}
+
+/** The parts of rtc-node's Room the bot uses; the real Room fits, unit tests pass a fake. */
+export interface RtcRoom {
+  connect(url: string, token: string, opts?: RoomOptions): Promise<void>;
+  disconnect(): Promise<void>;
+  on(event: RoomEvent, listener: (...args: never[]) => void): unknown;
+  removeAllListeners(): unknown;
+  readonly localParticipant?: BotParticipant;
+  readonly remoteParticipants: { readonly size: number };
+  readonly isConnected: boolean;
+}
 
 export interface JoinOptions {
   url: string;
@@ -11,6 +31,11 @@ export interface JoinOptions {
   name: string;
   room: string;
   timeoutMs: number;
+  /** Longest wait for a disconnect (leave, or a join given up on); default DEFAULT_LEAVE_TIMEOUT_MS. */
+  leaveTimeoutMs?: number;
+  log?: Logger;
+  /** Makes the Room; default rtc-node's. */
+  createRoom?: () => RtcRoom;
 }
 
 export interface BotConnectionEvents {
@@ -29,13 +54,70 @@ export interface BotConnectionEvents {
 }
 
 /** Disconnects after which the bot must not come back on its own. */
-const FINAL_REASONS = new Set(['CLIENT_INITIATED', 'DUPLICATE_IDENTITY', 'PARTICIPANT_REMOVED', 'ROOM_DELETED', 'ROOM_CLOSED', 'USER_REJECTED']);
+export const FINAL_REASONS: ReadonlySet<string> = new Set(['CLIENT_INITIATED', 'DUPLICATE_IDENTITY', 'PARTICIPANT_REMOVED', 'ROOM_DELETED', 'ROOM_CLOSED', 'USER_REJECTED']);
+
+/** A disconnect that hangs (server gone, FFI stuck) must not hold a shutdown or a rejoin. */
+export const DEFAULT_LEAVE_TIMEOUT_MS = 3000;
+
+/** Joins given up on (timed out, aborted) whose connect has not completed yet, by room: each still has an owner. */
+const abandoned = new Map<string, Set<Promise<void>>>();
+
+function abandon(room: string, settled: Promise<void>): void {
+  const pending = abandoned.get(room) ?? new Set();
+  abandoned.set(room, pending.add(settled));
+  void settled.finally(() => {
+    pending.delete(settled);
+    if (pending.size === 0 && abandoned.get(room) === pending) abandoned.delete(room);
+  });
+}
+
+/** Joins given up on whose connect is still running (their rooms are left when it completes). */
+export function abandonedJoins(): number {
+  let n = 0;
+  for (const pending of abandoned.values()) n += pending.size;
+  return n;
+}
+
+/** Waits (at most `ms`) until every join given up on has completed and been left; for shutdown. */
+export async function settleAbandonedJoins(ms: number): Promise<void> {
+  const all = [...abandoned.values()].flatMap((pending) => [...pending]);
+  if (all.length === 0) return;
+  await withTimeLimit(Promise.all(all), ms, 'leaving abandoned joins').then(
+    () => undefined,
+    () => undefined,
+  );
+}
+
+/**
+ * Waits, at most `ms` and no longer than `signal` allows, for earlier joins of `room` given up on:
+ * one that connected after a fresh join would take the bot identity from it (DUPLICATE_IDENTITY,
+ * which ends the session), so a fresh join goes in only once the earlier one is out.
+ */
+async function afterAbandonedJoinsOf(room: string, ms: number, signal: AbortSignal, log: Logger | undefined): Promise<void> {
+  const pending = abandoned.get(room);
+  if (!pending || pending.size === 0) return;
+  log?.debug('waiting for an earlier join of this room, given up on, to finish', { room, pending: pending.size });
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(abortReason(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    await Promise.race([withTimeLimit(Promise.all([...pending]), ms, 'waiting for an earlier join').catch(() => log?.warn('an earlier join of this room, given up on, is still running; joining anyway', { room })), aborted]);
+  } finally {
+    signal.removeEventListener('abort', onAbort!);
+  }
+}
 
 /** The bot's membership in one LiveKit room. */
 export class BotConnection extends EventEmitter<BotConnectionEvents> {
   private left = false;
 
-  private constructor(private readonly room: Room, readonly participant: LocalParticipant) {
+  private constructor(
+    private readonly room: RtcRoom,
+    readonly participant: BotParticipant,
+    private readonly leaveTimeoutMs: number,
+  ) {
     super();
     room.on(RoomEvent.Disconnected, (reason: DisconnectReason) => {
       if (this.left) return;
@@ -50,30 +132,59 @@ export class BotConnection extends EventEmitter<BotConnectionEvents> {
     room.on(RoomEvent.Reconnected, () => {
       if (!this.left) this.emit('reconnected');
     });
-    const changed = () => this.emit('participantsChanged', this.otherParticipants);
+    const changed = () => {
+      if (!this.left) this.emit('participantsChanged', this.otherParticipants);
+    };
     room.on(RoomEvent.ParticipantConnected, changed);
     room.on(RoomEvent.ParticipantDisconnected, changed);
   }
 
-  static async join(o: JoinOptions): Promise<BotConnection> {
+  /**
+   * Joins the room. The timeout or an abort of `signal` rejects at once, but the connect keeps
+   * running inside rtc-node, and `room.disconnect()` does nothing before it has produced a handle:
+   * so the join stays owned here, and the room is left the moment the connect completes. Without
+   * that the late connect would be a ghost bot that kicks the live one (DUPLICATE_IDENTITY).
+   */
+  static async join(o: JoinOptions, signal: AbortSignal): Promise<BotConnection> {
+    if (signal.aborted) throw abortReason(signal);
+    const leaveTimeoutMs = o.leaveTimeoutMs ?? DEFAULT_LEAVE_TIMEOUT_MS;
+    // Twice the join timeout: by then a connect given up on has landed or failed, unless the FFI is
+    // stuck, and then joining anyway is the lesser harm.
+    await afterAbandonedJoinsOf(o.room, 2 * o.timeoutMs, signal, o.log);
     const token = await botToken(o);
-    const room = new Room();
+    if (signal.aborted) throw abortReason(signal);
+    const room = o.createRoom ? o.createRoom() : new Room();
     onlyRoomEventsFor(room);
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`joining room "${o.room}" timed out after ${o.timeoutMs} ms`)), o.timeoutMs);
+    // The bot publishes only; it never subscribes to the other participants' audio.
+    const connecting = room.connect(o.url, token, { autoSubscribe: false, dynacast: false });
+    const givenUp = new Promise<Error>((resolve) => {
+      const timer = setTimeout(() => resolve(new Error(`joining room "${o.room}" timed out after ${o.timeoutMs} ms`)), o.timeoutMs);
+      const onAbort = () => resolve(abortReason(signal));
+      signal.addEventListener('abort', onAbort, { once: true });
+      // Whatever settles the race first, the timer and the listener go with it.
+      void connecting.then(stop, stop);
+      function stop() {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+      }
     });
-    try {
-      // The bot publishes only; it never subscribes to the other participants' audio.
-      await Promise.race([room.connect(o.url, token, { autoSubscribe: false, dynacast: false }), timeout]);
-    } catch (err) {
-      await room.disconnect().catch(() => undefined);
-      throw err;
-    } finally {
-      clearTimeout(timer);
+    const outcome = await Promise.race([connecting.then(() => undefined), givenUp]);
+    if (outcome instanceof Error) {
+      const ghost = connecting.then(
+        async () => {
+          o.log?.info('a join given up on completed; leaving that room', { room: o.room, reason: outcome.message });
+          await disconnectSilently(room, leaveTimeoutMs, o.log);
+        },
+        () => undefined, // never connected: nothing to leave
+      );
+      abandon(o.room, ghost);
+      throw outcome;
     }
-    if (!room.localParticipant) throw new Error('connected without a local participant');
-    return new BotConnection(room, room.localParticipant);
+    if (signal.aborted || !room.localParticipant) {
+      await disconnectSilently(room, leaveTimeoutMs, o.log);
+      throw signal.aborted ? abortReason(signal) : new Error('connected without a local participant');
+    }
+    return new BotConnection(room, room.localParticipant, leaveTimeoutMs);
   }
 
   get otherParticipants(): number {
@@ -89,10 +200,17 @@ export class BotConnection extends EventEmitter<BotConnectionEvents> {
     await this.participant.publishData(new TextEncoder().encode(JSON.stringify(message)), { reliable: true, topic });
   }
 
+  /** Leaves the room, waiting at most the leave timeout; from the first call on, no event is emitted. */
   async leave(): Promise<void> {
     if (this.left) return;
     this.left = true;
-    await this.room.disconnect();
     this.room.removeAllListeners();
+    await withTimeLimit(this.room.disconnect(), this.leaveTimeoutMs, 'leaving the room');
   }
+}
+
+/** Leaves a room nobody listens to: no event reaches anyone, a failure or a hang is only logged. */
+async function disconnectSilently(room: RtcRoom, ms: number, log: Logger | undefined): Promise<void> {
+  room.removeAllListeners();
+  await withTimeLimit(room.disconnect(), ms, 'leaving the room').catch((err: unknown) => log?.warn('could not leave a room given up on', errorFields(err)));
 }

@@ -1,5 +1,3 @@
-import type { Room } from '@livekit/rtc-node';
-
 interface FfiEventLike {
   message: { case?: string };
 }
@@ -14,8 +12,8 @@ type FfiListener = (event: FfiEventLike) => unknown;
  * same function) lets only the two kinds it uses through. A Room whose internals are not as
  * expected is left alone.
  */
-export function onlyRoomEventsFor(room: Room): boolean {
-  const internals = room as unknown as { onFfiEvent?: unknown };
+export function onlyRoomEventsFor(room: object): boolean {
+  const internals = room as { onFfiEvent?: unknown };
   const original = internals.onFfiEvent;
   if (typeof original !== 'function') return false;
   const listener = original as FfiListener;

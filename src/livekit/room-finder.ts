@@ -1,22 +1,21 @@
 import { RoomServiceClient } from 'livekit-server-sdk';
-import { normaliseDeviceId } from '../mqtt/device-id';
-import { applyTemplate, type RoomFinder } from '../session/room-resolver';
 
 export interface RoomFinderOptions {
   url: string;
   apiKey: string;
   apiSecret: string;
-  /** The identity devices join with; {device} is the canonical device id. */
-  identityTemplate: string;
+  /** True when a participant identity is the device's (the caller knows how devices are named). */
+  isDeviceIdentity: (identity: string, device: string) => boolean;
   /** The bot's own identity, never taken for a device. */
   botIdentity: string;
 }
 
 /**
- * Asks LiveKit's RoomService which room holds a participant with the device's identity. The
- * identity matches when it equals the template or is another spelling of the same MAC address.
+ * Asks LiveKit's RoomService which room holds a participant with the device's identity. Fits the
+ * session layer's RoomFinder port structurally; which identities belong to a device is the
+ * caller's rule (`isDeviceIdentity`), so this layer knows nothing of device ids.
  */
-export class LiveKitRoomFinder implements RoomFinder {
+export class LiveKitRoomFinder {
   private readonly client: RoomServiceClient;
 
   constructor(private readonly o: RoomFinderOptions) {
@@ -24,18 +23,12 @@ export class LiveKitRoomFinder implements RoomFinder {
   }
 
   async findRoomOf(device: string): Promise<string | undefined> {
-    const wanted = applyTemplate(this.o.identityTemplate, device);
     const rooms = await this.client.listRooms();
     // Newest room first: a device that reconnected may briefly appear in its old room too.
     rooms.sort((a, b) => Number(b.creationTime - a.creationTime));
     for (const room of rooms) {
       const participants = await this.client.listParticipants(room.name);
-      const match = participants.some((p) => {
-        if (p.identity === this.o.botIdentity) return false;
-        if (p.identity === wanted) return true;
-        const id = normaliseDeviceId(p.identity);
-        return id.ok && id.id === device;
-      });
+      const match = participants.some((p) => p.identity !== this.o.botIdentity && this.o.isDeviceIdentity(p.identity, device));
       if (match) return room.name;
     }
     return undefined;

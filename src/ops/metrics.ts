@@ -33,6 +33,7 @@ export class Metrics {
     help: 'Silence the rooms heard because the next frame came after the queue ran dry (the daemon fell behind).',
     registers: [this.registry],
   });
+  readonly joinsInFlight = new Gauge({ name: 'music_bridge_joins_in_flight', help: 'Room joins in flight now (capped by livekit.maxJoinsInFlight).', registers: [this.registry] });
   readonly rejoins = new Counter({ name: 'music_bridge_room_rejoins_total', help: 'Times a session rejoined its room after losing the LiveKit connection.', registers: [this.registry] });
 
   constructor(statuses: () => DeviceStatus[]) {

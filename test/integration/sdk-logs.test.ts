@@ -18,7 +18,7 @@ describe('LiveKit SDK log forwarding', () => {
   });
 
   test('stopped after the first join: no log events while a track streams, capture callbacks still arrive', async () => {
-    const bot = await BotConnection.join({ url: stackInfo().livekitUrl, apiKey: LIVEKIT_KEY, apiSecret: LIVEKIT_SECRET, identity: 'sdk-logs-bot', name: 'bot', room: 'sdk-logs', timeoutMs: 10000 });
+    const bot = await BotConnection.join({ url: stackInfo().livekitUrl, apiKey: LIVEKIT_KEY, apiSecret: LIVEKIT_SECRET, identity: 'sdk-logs-bot', name: 'bot', room: 'sdk-logs', timeoutMs: 10000 }, new AbortController().signal);
     const track = new MusicTrack(bot.participant, { format: { sampleRate: 48000, channels: 1 }, queueMs: 200, bitrate: 96000 });
     try {
       expect(stopSdkLogForwarding()).toBe('stopped');
