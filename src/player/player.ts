@@ -123,6 +123,8 @@ export class Player extends EventEmitter<PlayerEvents> {
   private outputBroken: Error | undefined;
   private signalStop: () => void = () => undefined;
   private readonly stopSignal = new Promise<void>((resolve) => (this.signalStop = resolve));
+  /** Songs whose first frame went out; a run of failures is broken by any song that was heard. */
+  private songsStarted = 0;
   /** Set while degraded (the source looks down). */
   private outage: Outage | undefined;
 
@@ -242,13 +244,15 @@ export class Player extends EventEmitter<PlayerEvents> {
       }
       const generation = this.generation;
       const retrying = this.outage;
+      const startedBefore = this.songsStarted;
       const outcome = await this.playSong(song, generation, handover);
       if (this.stopping) return;
       if (this.outputBroken) {
         this.emit('failed', this.outputBroken);
         return;
       }
-      if (retrying && !this.outage) failuresInRow = sourceFailuresInRow = 0; // recovered
+      // A song that was heard (also one a command interrupted, or that failed mid-way) breaks the run.
+      if (this.songsStarted !== startedBefore || (retrying && !this.outage)) failuresInRow = sourceFailuresInRow = 0;
       if (outcome.kind === 'interrupted') {
         handover = {}; // faded out: nothing of the old song carries over
         continue; // the command already moved the playlist
@@ -398,6 +402,7 @@ export class Player extends EventEmitter<PlayerEvents> {
 
   /** A song's first frame is out: a retry that gets here means the source is back. */
   private started(song: Song): void {
+    this.songsStarted++;
     if (this.outage) {
       this.outage = undefined;
       this.emit('recovered');

@@ -192,6 +192,26 @@ describe('Player: a source that is down', () => {
     expect(events.some((e) => e.startsWith('degraded'))).toBe(false);
   });
 
+  test('a song that was heard breaks a run of failures, also when a command interrupted it', async () => {
+    // Two bad songs of three: at most 4 failures in a row across a reshuffle, 2 per round at least.
+    const { player, source, events } = setup({ maxFailuresInRow: 5 });
+    source.failure = undefined;
+    const good = player.playlist.current()!.id;
+    for (const p of pool) if (p.id !== good) source.missing.add(p.id);
+    player.start();
+    const heard = (): number => events.filter((e) => e === `started ${good}`).length;
+    for (let i = 1; i <= 4; i++) {
+      for (let step = 0; step < 50 && heard() < i; step++) await jest.advanceTimersByTimeAsync(FRAME_MS);
+      expect(heard()).toBe(i);
+      player.skip(); // interrupted: it never 'ended', but it was heard
+    }
+    expect(events.filter((e) => e.startsWith('failed')).length).toBeGreaterThanOrEqual(4);
+    expect(events.some((e) => e.startsWith('gave up'))).toBe(false);
+    const stopped = player.stop();
+    await jest.advanceTimersByTimeAsync(1000);
+    await stopped;
+  });
+
   test('while degraded, a song-kind failure (the source answers) moves to the next song at once', async () => {
     const { player, source, events } = setup({ fallback: true });
     player.start();
