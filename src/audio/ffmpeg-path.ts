@@ -24,6 +24,12 @@ export async function probeFfmpeg(path: string, timeoutMs = 5000): Promise<Ffmpe
 
 function run(path: string, args: string[], timeoutMs: number): Promise<string> {
   return new Promise((resolve) => {
-    execFile(path, args, { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 1024 * 1024 }, (_err, stdout, stderr) => resolve(`${stdout}\n${stderr}`));
+    // execFile kills the child at the timeout but reports only when its pipes close, which a
+    // grandchild (a wrapper script's) can hold open: the own timer bounds the answer either way.
+    const timer = setTimeout(() => resolve(''), timeoutMs + 500);
+    execFile(path, args, { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 1024 * 1024 }, (_err, stdout, stderr) => {
+      clearTimeout(timer);
+      resolve(`${stdout}\n${stderr}`);
+    });
   });
 }

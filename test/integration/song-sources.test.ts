@@ -58,6 +58,12 @@ describe('song sources: signed URLs and local files (real daemon, LiveKit and li
     const late = await AppClient.connect(daemon.baseTopic);
     defer(() => late.close());
     await late.messages.until((ms) => ms.some((m) => m.retain && m.topic.endsWith('/status') && String(m.text).includes('http 404')), 'retained status with the failure', 10000);
+    // bridge/info names the ffmpeg in use (probed at start-up), as the start-up log does.
+    const probed = daemon.lines.items.find((x) => x.message === 'ffmpeg');
+    expect(probed).toMatchObject({ version: expect.stringMatching(/^\S+$/) });
+    expect(probed!.version).not.toBe('unknown');
+    const info = late.messages.items.find((m) => m.topic === `${daemon.baseTopic}/bridge/info`);
+    expect(info?.json).toMatchObject({ ffmpeg: probed!.version });
     replies.push(await app.command(device, { type: 'stop_continuous_music' }));
     expect(await daemon.stop()).toBe(0);
 
