@@ -87,11 +87,21 @@ describe('song sources: signed URLs and local files (real daemon, LiveKit and li
       { title: 'Passwd', language: 'Test', genres: ['x'], url: 'file:///etc/passwd' },
       { title: 'Dotdot', language: 'Test', genres: ['x'], url: '../../../../../../etc/hosts' },
     ]);
-    const { daemon, app } = await startDaemon({ catalog: { location: manifest } });
+    // Two refused songs of three, plus the ones play_song adds: a shuffle can line up 5 in a row.
+    const { daemon, app } = await startDaemon({ catalog: { location: manifest }, audio: { maxFailuresInRow: 10 } });
     const l = await listen('song-passwd');
     const device = 'aabbccddee82';
     // No ffmpeg ever gets an input outside the media root (sampled through the whole test).
-    const outside = watchProcesses(() => ffmpegChildren(daemon.pid).filter((pid) => /\/etc\/(passwd|hosts)/.test(safeCmdline(pid))));
+    // Every ffmpeg the daemon runs has the whitelist for its input, and none gets an input outside the
+    // media root (sampled every 10 ms through the whole test).
+    const cmdlines = new Map<number, string>();
+    const outside = watchProcesses(() =>
+      ffmpegChildren(daemon.pid).filter((pid) => {
+        const argv = safeCmdline(pid);
+        if (argv.includes('\0-i\0')) cmdlines.set(pid, argv); // decoders, not fluent-ffmpeg's capability probes
+        return /\/etc\/(passwd|hosts)/.test(argv);
+      }),
+    );
     defer(() => outside.stop());
     await app.command(device, { type: 'start_continuous_music', session_id: 'song-passwd' });
     await l.hearTone([GOOD], 'the good song');
@@ -106,6 +116,8 @@ describe('song sources: signed URLs and local files (real daemon, LiveKit and li
       await l.hearTone([GOOD], 'the next song plays', l.mark, 20000);
     }
     expect(outside.stop().seen.size).toBe(0);
+    expect(cmdlines.size).toBeGreaterThan(0);
+    for (const argv of cmdlines.values()) expect(argv.split('\0')).toEqual(expect.arrayContaining(['-protocol_whitelist', 'file', expect.stringMatching(/^file:\/.*good-600hz\.mp3$/)]));
     await app.command(device, { type: 'stop_continuous_music' });
   }, 90000);
 });
