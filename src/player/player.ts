@@ -255,6 +255,7 @@ export class Player extends EventEmitter<PlayerEvents> {
       if (this.songsStarted !== startedBefore || (retrying && !this.outage)) failuresInRow = sourceFailuresInRow = 0;
       if (outcome.kind === 'interrupted') {
         handover = {}; // faded out: nothing of the old song carries over
+        if (this.outage) this.outage.retryNow = true; // a command during a retry: its song is tried now
         continue; // the command already moved the playlist
       }
       handover = outcome.handover;

@@ -22,6 +22,8 @@ const song = (id: string, value: number): FakeSong => ({ id, title: id, aliases:
 /** What the "CDN" answers now; a song opened while it is down fails at once with `failure`. */
 class Source {
   failure: SongFailure | undefined = new SongFailure('http 500', 'source');
+  /** Songs opened now get no answer at all (a connect that hangs) until killed. */
+  hang = false;
   /** Songs answered with a song-kind failure (404) even while the source is up. */
   readonly missing = new Set<string>();
   opened: string[] = [];
@@ -33,12 +35,13 @@ class FakeDecoder implements Decoder {
   done = false;
   private settle: (err?: Error) => void = () => undefined;
 
-  constructor(value: number, failure: SongFailure | undefined) {
+  constructor(value: number, failure: SongFailure | undefined, hang = false) {
     this.finished = new Promise<void>((resolve, reject) => (this.settle = (err) => (err ? reject(err) : resolve())));
     this.finished.then(
       () => (this.done = true),
       () => (this.done = true),
     );
+    if (hang) return;
     if (!failure) {
       const chunk = Buffer.alloc(FRAME * FRAMES_PER_SONG * 2);
       for (let i = 0; i < chunk.length; i += 2) chunk.writeInt16LE(value, i);
@@ -77,7 +80,7 @@ function setup(opts: { fallback?: boolean; maxFailuresInRow?: number; outage?: O
     const fake = s as FakeSong;
     if (s.id.startsWith('fallback/')) return new FakeDecoder(fake.value, undefined);
     if (source.missing.has(s.id)) return new FakeDecoder(fake.value, new SongFailure('http 404', 'song'));
-    return new FakeDecoder(fake.value, source.failure);
+    return new FakeDecoder(fake.value, source.failure, source.hang);
   };
   const player = new Player(new Playlist(pool, seededRandom(7)), sink, open, {
     frameSamples: FRAME,
@@ -236,6 +239,24 @@ describe('Player: a source that is down', () => {
     await flush();
     expect(events).toContain('degraded: http 500');
     await jest.advanceTimersByTimeAsync(1000);
+    source.failure = undefined;
+    const next = player.skip()!.id;
+    await jest.advanceTimersByTimeAsync(FRAME_MS * 5);
+    expect(events).toContain('recovered');
+    expect(events).toContain(`started ${next}`);
+    const stopped = player.stop();
+    await jest.advanceTimersByTimeAsync(1000);
+    await stopped;
+  });
+
+  test('skip during a retry that hangs ends it and tries the new song now', async () => {
+    const { player, source, events } = setup({ fallback: true, outage: { retryBaseMs: 30_000, retryMaxMs: 30_000 } });
+    player.start();
+    await flush();
+    source.hang = true;
+    await jest.advanceTimersByTimeAsync(30_000 + FRAME_MS * 2); // the first retry starts, and hangs
+    expect(events).not.toContain('recovered');
+    source.hang = false;
     source.failure = undefined;
     const next = player.skip()!.id;
     await jest.advanceTimersByTimeAsync(FRAME_MS * 5);
