@@ -96,7 +96,7 @@ describe('source outage: the CDN answers 500 for 20 s (real daemon, LiveKit and 
     const fallbackFrames = during.filter((h) => (h.rms ?? 0) >= AUDIBLE_RMS && Math.abs((h.hz ?? 0) - FALLBACK) <= 12).length;
     const songFrames = during.filter((h) => (h.rms ?? 0) >= AUDIBLE_RMS && SONGS.some((hz) => Math.abs((h.hz ?? 0) - hz) <= 12)).length;
     expect(songFrames).toBeLessThan(50); // no catalog song before the host was back (what a recovery plays first is after the mark by < 0.5 s)
-    expect(fallbackFrames).toBeGreaterThan(0.8 * during.length);
+    expect(fallbackFrames).toBeGreaterThan(0.9 * during.length); // measured: 2067 of 2083 frames
 
     await recovers(app, l, startedAt);
     expect(daemon.lines.items.some((x) => x.message === 'session ended')).toBe(false);
