@@ -98,6 +98,13 @@ function setup(opts: { fallback?: boolean; maxFailuresInRow?: number; outage?: O
   return { player, sink, source, events, framesOf };
 }
 
+/** Stops the player while the fake clock runs (its fade-out is paced by the sink). */
+async function stopOnFakeClock(player: Player): Promise<void> {
+  const stopped = player.stop();
+  await jest.advanceTimersByTimeAsync(1000);
+  await stopped;
+}
+
 /** Lets settled promises run without moving the clock. */
 async function flush(): Promise<void> {
   await jest.advanceTimersByTimeAsync(0);
@@ -146,9 +153,7 @@ describe('Player: a source that is down', () => {
     expect(framesOf(FALLBACK, recoveredAt)).toBe(0);
     await jest.advanceTimersByTimeAsync(3 * FRAMES_PER_SONG * FRAME_MS);
     expect(events.filter((e) => e.startsWith('started')).length).toBeGreaterThanOrEqual(3);
-    const stopped = player.stop();
-    await jest.advanceTimersByTimeAsync(1000);
-    await stopped;
+    await stopOnFakeClock(player);
   });
 
   test('without a fallback the room is silent while degraded, the player stays, and it recovers by itself', async () => {
@@ -163,9 +168,7 @@ describe('Player: a source that is down', () => {
     await jest.advanceTimersByTimeAsync(4000 + FRAME_MS * 2);
     expect(events).toContain('recovered');
     expect(sink.frames.length).toBeGreaterThan(0);
-    const stopped = player.stop();
-    await jest.advanceTimersByTimeAsync(1000);
-    await stopped;
+    await stopOnFakeClock(player);
   });
 
   test('song-kind failures in a row still end the player, as before', async () => {
@@ -210,9 +213,7 @@ describe('Player: a source that is down', () => {
     }
     expect(events.filter((e) => e.startsWith('failed')).length).toBeGreaterThanOrEqual(4);
     expect(events.some((e) => e.startsWith('gave up'))).toBe(false);
-    const stopped = player.stop();
-    await jest.advanceTimersByTimeAsync(1000);
-    await stopped;
+    await stopOnFakeClock(player);
   });
 
   test('while degraded, a song-kind failure (the source answers) moves to the next song at once', async () => {
@@ -228,33 +229,19 @@ describe('Player: a source that is down', () => {
     await jest.advanceTimersByTimeAsync(FRAME_MS * 3);
     expect(events).toContain('recovered');
     expect(events.some((e) => e.startsWith('started') && e !== `started ${stuck}`)).toBe(true);
-    const stopped = player.stop();
-    await jest.advanceTimersByTimeAsync(1000);
-    await stopped;
+    await stopOnFakeClock(player);
   });
 
-  test('skip while degraded tries the new song now, without waiting for the retry time', async () => {
+  test.each([
+    ['while the fallback plays', false],
+    ['during a retry that hangs', true],
+  ])('skip %s tries the new song now, without waiting for the next retry time', async (_when, hang) => {
     const { player, source, events } = setup({ fallback: true, outage: { retryBaseMs: 30_000, retryMaxMs: 30_000 } });
     player.start();
     await flush();
     expect(events).toContain('degraded: http 500');
-    await jest.advanceTimersByTimeAsync(1000);
-    source.failure = undefined;
-    const next = player.skip()!.id;
-    await jest.advanceTimersByTimeAsync(FRAME_MS * 5);
-    expect(events).toContain('recovered');
-    expect(events).toContain(`started ${next}`);
-    const stopped = player.stop();
-    await jest.advanceTimersByTimeAsync(1000);
-    await stopped;
-  });
-
-  test('skip during a retry that hangs ends it and tries the new song now', async () => {
-    const { player, source, events } = setup({ fallback: true, outage: { retryBaseMs: 30_000, retryMaxMs: 30_000 } });
-    player.start();
-    await flush();
-    source.hang = true;
-    await jest.advanceTimersByTimeAsync(30_000 + FRAME_MS * 2); // the first retry starts, and hangs
+    source.hang = hang;
+    await jest.advanceTimersByTimeAsync(hang ? 30_000 + FRAME_MS * 2 : 1000); // with hang: the first retry starts, and hangs
     expect(events).not.toContain('recovered');
     source.hang = false;
     source.failure = undefined;
@@ -262,9 +249,7 @@ describe('Player: a source that is down', () => {
     await jest.advanceTimersByTimeAsync(FRAME_MS * 5);
     expect(events).toContain('recovered');
     expect(events).toContain(`started ${next}`);
-    const stopped = player.stop();
-    await jest.advanceTimersByTimeAsync(1000);
-    await stopped;
+    await stopOnFakeClock(player);
   });
 
   test.each([true, false])('stop while degraded (fallback: %s) ends at once, with no timer left behind', async (fallback) => {
@@ -306,9 +291,7 @@ describe('Player: a source that is down', () => {
     expect(sink.frames).toHaveLength(0);
     // Once per retry period at most (5 periods in 10 s at 999, 1999, 3999, 3999 ms).
     expect(opened.length).toBeLessThanOrEqual(6);
-    const stopped = player.stop();
-    await jest.advanceTimersByTimeAsync(1000);
-    await stopped;
+    await stopOnFakeClock(player);
   });
 });
 
