@@ -1,8 +1,11 @@
 import { dispose } from '@livekit/rtc-node';
 import { randomInt } from 'node:crypto';
-import { resolveFfmpegPath } from './audio/ffmpeg-path';
-import { SongDecoder } from './audio/decoder';
+import { probeFfmpeg, resolveFfmpegPath, type FfmpegInfo } from './audio/ffmpeg-path';
+import { SongDecoder, type DecoderOptions } from './audio/decoder';
+import type { MediaPolicy } from './audio/media-input';
 import { samplesPerChannel, type PcmFormat } from './audio/pcm-format';
+import { loadFallback, type Fallback } from './catalog/fallback';
+import { defaultMediaRoot } from './catalog/media-root';
 import { CatalogStore, createSource } from './catalog/source';
 import type { AppConfig } from './config/schema';
 import { settleAbandonedJoins } from './livekit/bot-connection';
@@ -55,6 +58,20 @@ export function createApp(config: AppConfig, redacted: Record<string, unknown>, 
     log.info('catalog loaded', { location: catalogLocation, songs });
   });
   catalog.on('refreshFailed', (err: Error) => log.warn('catalog refresh failed; keeping the last good copy', errorFields(err)));
+
+  // Song sources: local songs only under the media root; the fallback and ffmpeg's version are read at start-up.
+  const media: MediaPolicy = { root: config.audio.mediaRoot || defaultMediaRoot(config.catalog.location, config.catalog.mediaBaseUrl) };
+  let ffmpeg: FfmpegInfo | undefined;
+  let fallback: Fallback | undefined;
+  const decoderOptions = (policy: MediaPolicy): DecoderOptions => ({
+    format,
+    ffmpegPath,
+    readAheadMs: config.audio.readAheadMs,
+    stallMs: config.audio.stallMs,
+    networkTimeoutMs: config.audio.networkTimeoutMs,
+    media: policy,
+    maxRedirects: ffmpeg?.maxRedirects ? config.audio.maxRedirects : undefined,
+  });
 
   const metrics: Metrics = new Metrics((): DeviceStatus[] => registry.statuses());
   const join: RoomJoiner = createRoomJoiner({
@@ -115,19 +132,18 @@ export function createApp(config: AppConfig, redacted: Record<string, unknown>, 
         rejoinTimeoutMs: config.sessions.rejoinTimeoutMs,
         emptyRoomTimeoutMs: config.sessions.emptyRoomTimeoutMs,
         counters: metrics,
-        openDecoder: (song) =>
-          new SongDecoder(song.url, {
-            format,
-            ffmpegPath,
-            readAheadMs: config.audio.readAheadMs,
-            stallMs: config.audio.stallMs,
-            networkTimeoutMs: config.audio.networkTimeoutMs,
-          }),
+        openDecoder: (song) => new SongDecoder(song.url, decoderOptions(media)),
+        outage: {
+          fallback: fallback?.songs,
+          openFallback: fallback && ((song) => new SongDecoder(song.url, decoderOptions({ root: fallback!.root }))),
+          retryBaseMs: config.audio.sourceRetryBaseMs,
+          retryMaxMs: config.audio.sourceRetryMaxMs,
+        },
       }),
   });
 
   const control = new ControlPlane(
-    { ...config.mqtt, info: () => ({ version: VERSION, config: redacted }) },
+    { ...config.mqtt, info: () => ({ version: VERSION, ffmpeg: ffmpeg?.version ?? null, config: redacted }) },
     registry,
     log,
     metrics,
@@ -146,6 +162,12 @@ export function createApp(config: AppConfig, redacted: Record<string, unknown>, 
     registry,
     async start() {
       await catalog.start();
+      ffmpeg = await probeFfmpeg(ffmpegPath);
+      log.info('ffmpeg', { path: ffmpeg.path, version: ffmpeg.version, maxRedirects: ffmpeg.maxRedirects, mediaRoot: media.root ?? null });
+      if (config.catalog.fallback) {
+        fallback = await loadFallback(config.catalog.fallback);
+        log.info('fallback loaded', { location: config.catalog.fallback, songs: fallback.songs.length });
+      }
       await http?.start();
       await control.start();
       log.info('music-bridge started', { version: VERSION });

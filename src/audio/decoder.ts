@@ -1,7 +1,8 @@
 import ffmpeg from 'fluent-ffmpeg';
 import type { ChildProcess } from 'node:child_process';
 import { type Readable, Transform } from 'node:stream';
-import { fileURLToPath } from 'node:url';
+import { classifyFfmpegFailure, SongFailure } from './failure';
+import { resolveMediaInput, type MediaInput, type MediaPolicy } from './media-input';
 import { bytesPerMs, type PcmFormat } from './pcm-format';
 
 export interface DecoderOptions {
@@ -13,11 +14,19 @@ export interface DecoderOptions {
   stallMs: number;
   /** Network read timeout for http(s) sources. */
   networkTimeoutMs: number;
+  /** Where local songs may be; outside it (or with no root) a local song fails before ffmpeg runs. */
+  media: MediaPolicy;
+  /** Redirects an http(s) song may follow; set only when the ffmpeg build has `-max_redirects`. */
+  maxRedirects?: number;
 }
 
 /**
  * One continuous ffmpeg decode of one song into raw PCM. The song is never held in memory: ffmpeg
  * streams it and blocks when `readAheadMs` of audio waits unread.
+ *
+ * The constructor throws a SongFailure when the URL is refused (scheme, media root) — no ffmpeg is
+ * spawned then; `finished` rejects with a SongFailure whose message is a short cause, never
+ * ffmpeg's text or the URL.
  */
 export class SongDecoder {
   readonly output: Readable;
@@ -28,7 +37,7 @@ export class SongDecoder {
   private readonly command: ffmpeg.FfmpegCommand;
   private process: ChildProcess | undefined;
   private ended = false;
-  private killedReason: string | undefined;
+  private killedReason: SongFailure | undefined;
   private stallTimer: NodeJS.Timeout | undefined;
   private lastData = Date.now();
 
@@ -44,10 +53,10 @@ export class SongDecoder {
       },
     });
     this.output = out;
-    const input = toFfmpegInput(url);
-    this.command = ffmpeg(input)
+    const input = resolveMediaInput(url, opts.media);
+    this.command = ffmpeg(input.input)
       .setFfmpegPath(opts.ffmpegPath)
-      .inputOptions(inputOptions(input, opts.networkTimeoutMs))
+      .inputOptions(inputOptions(input, opts))
       .noVideo()
       .audioCodec('pcm_s16le')
       .audioChannels(opts.format.channels)
@@ -80,7 +89,7 @@ export class SongDecoder {
           exited(); // never spawned (bad binary, probe failure)
           out.end();
         }
-        reject(new Error(this.killedReason ?? describeFailure(err, stderr)));
+        reject(this.killedReason ?? classifyFfmpegFailure(stderr ?? '', err.message));
       });
     });
     // The player may abandon a decoder without awaiting it (skip); never leave an unhandled rejection.
@@ -91,8 +100,12 @@ export class SongDecoder {
 
   /** Ends ffmpeg now. Safe to call more than once and after it finished. */
   kill(reason = 'decoder stopped'): void {
+    this.end(new SongFailure('ffmpeg failed', 'song', reason));
+  }
+
+  private end(failure: SongFailure): void {
     if (this.ended || this.killedReason !== undefined) return;
-    this.killedReason = reason;
+    this.killedReason = failure;
     if (this.stallTimer) clearInterval(this.stallTimer);
     this.process?.kill('SIGKILL');
     this.output.destroy();
@@ -114,36 +127,19 @@ export class SongDecoder {
         this.lastData = Date.now();
         return;
       }
-      if (Date.now() - this.lastData > this.opts.stallMs) this.kill(`source stalled: no audio for ${this.opts.stallMs} ms`);
+      if (Date.now() - this.lastData > this.opts.stallMs) this.end(new SongFailure('stalled', 'source', `no audio for ${this.opts.stallMs} ms`));
     }, Math.min(1000, this.opts.stallMs));
     this.stallTimer.unref();
   }
 }
 
-function toFfmpegInput(url: string): string {
-  return url.startsWith('file://') ? fileURLToPath(url) : url;
-}
-
-function isHttp(input: string): boolean {
-  return /^https?:\/\//i.test(input);
-}
-
-function inputOptions(input: string, networkTimeoutMs: number): string[] {
-  const opts = ['-nostdin', '-hide_banner'];
-  if (isHttp(input)) {
+/** Per-input options: the protocol whitelist always; timeouts, reconnects and redirects for http(s). */
+export function inputOptions(input: MediaInput, opts: Pick<DecoderOptions, 'networkTimeoutMs' | 'maxRedirects'>): string[] {
+  const args = ['-nostdin', '-hide_banner', '-protocol_whitelist', input.protocols];
+  if (input.network) {
     // rw_timeout is in microseconds; reconnect options let a CDN hiccup resume mid-song.
-    opts.push('-rw_timeout', String(networkTimeoutMs * 1000), '-reconnect', '1', '-reconnect_streamed', '1', '-reconnect_delay_max', '2');
+    args.push('-rw_timeout', String(opts.networkTimeoutMs * 1000), '-reconnect', '1', '-reconnect_streamed', '1', '-reconnect_delay_max', '2');
+    if (opts.maxRedirects !== undefined) args.push('-max_redirects', String(opts.maxRedirects));
   }
-  return opts;
-}
-
-/** The last meaningful line of ffmpeg's stderr says why (404, invalid data, ...). */
-function describeFailure(err: Error, stderr: string | null): string {
-  if (/killed with signal/.test(err.message)) return err.message; // stderr ends with progress, not a reason
-  const lines = (stderr ?? '')
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l.length > 0 && !l.startsWith('ffmpeg version') && !/^(built with|configuration:|lib\w+ )/.test(l));
-  const last = lines.at(-1);
-  return last ? `ffmpeg: ${last}` : err.message;
+  return args;
 }

@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { DeviceStatus, SessionState } from '../session/status';
 
-const STATES: SessionState[] = ['starting', 'playing', 'paused', 'reconnecting', 'error'];
+const STATES: SessionState[] = ['starting', 'playing', 'paused', 'reconnecting', 'degraded', 'error'];
 
 /**
  * The daemon's Prometheus metrics, on a registry of its own (not prom-client's global one) so two

@@ -2,15 +2,21 @@ import { EventEmitter } from 'eventemitter3';
 import type { Song } from '../catalog/song';
 import { crossfadeFrame, Fader } from '../audio/crossfade';
 import { FrameReader } from '../audio/frame-reader';
+import { asSongFailure, failureKind, SongFailure } from '../audio/failure';
 import { Gain } from '../audio/gain';
+import { retryDelayMs } from './backoff';
 import type { Playlist } from './playlist';
 import type { AudioSink, Decoder, DecoderFactory } from './types';
 
 export interface PlayerEvents {
   /** The first frame of a song was queued. */
   songStarted: (song: Song) => void;
-  /** A song could not be played (bad URL, corrupt file, stalled source); the player moves on. */
-  songFailed: (song: Song, error: Error) => void;
+  /** A song could not be played (bad URL, corrupt file, stalled source); the player moves on. `error.message` is a short cause. */
+  songFailed: (song: Song, error: SongFailure) => void;
+  /** Songs kept failing as if their source were down: the player retries with back-off and plays the fallback meanwhile. */
+  degraded: (cause: string) => void;
+  /** A retry produced audio: the playlist plays again. */
+  recovered: () => void;
   /** Capturing into the track failed; the track was rebuilt. */
   outputError: (error: Error) => void;
   /** The player gave up (too many failures in a row, nothing to play); it has stopped. */
@@ -32,6 +38,34 @@ export interface PlayerOptions {
   retireTimeoutMs?: number;
   /** Pause before the second rebuild of a failing output, doubling up to 2 s. Default 100 ms. */
   outputRetryMs?: number;
+  /** What to do while the song source is down. */
+  outage?: OutageOptions;
+}
+
+/** Source outages: `maxFailuresInRow` source-kind failures in a row make the player degraded. */
+export interface OutageOptions {
+  /** Played in a loop while degraded (local files); none: the room is silent meanwhile. */
+  fallback?: readonly Song[];
+  /** Opens a fallback song; default: the player's decoder factory. */
+  openFallback?: DecoderFactory;
+  /** Ceiling of the first retry delay (doubling, full jitter). Default 1000 ms. */
+  retryBaseMs?: number;
+  /** Highest ceiling of a retry delay. Default 30000 ms. */
+  retryMaxMs?: number;
+  /** Uniform [0, 1) for the jitter. Default Math.random. */
+  random?: () => number;
+}
+
+/** The player while the source is down: why, how many retries failed, where the fallback is. */
+interface Outage {
+  cause: string;
+  attempt: number;
+  /** Try the current song without waiting (a song-kind failure showed that the source answers). */
+  retryNow: boolean;
+  nextFallback: number;
+  /** Fallback songs that failed in a row; when every one did, silence for the rest of this outage, not a tight loop. */
+  fallbackFailures: number;
+  fallbackBroken: boolean;
 }
 
 /** Captures that may fail in a row, each followed by a rebuilt track, before the player gives up. */
@@ -89,6 +123,10 @@ export class Player extends EventEmitter<PlayerEvents> {
   private outputBroken: Error | undefined;
   private signalStop: () => void = () => undefined;
   private readonly stopSignal = new Promise<void>((resolve) => (this.signalStop = resolve));
+  /** Songs whose first frame went out; a run of failures is broken by any song that was heard. */
+  private songsStarted = 0;
+  /** Set while degraded (the source looks down). */
+  private outage: Outage | undefined;
 
   constructor(
     readonly playlist: Playlist,
@@ -105,6 +143,11 @@ export class Player extends EventEmitter<PlayerEvents> {
 
   get running(): boolean {
     return this.loop !== undefined && !this.stopping;
+  }
+
+  /** Why the player is degraded (the source looks down), else undefined. */
+  get degradedCause(): string | undefined {
+    return this.outage?.cause;
   }
 
   get isPaused(): boolean {
@@ -181,42 +224,104 @@ export class Player extends EventEmitter<PlayerEvents> {
     w?.();
   }
 
+  /**
+   * Song after song. Failures in a row end the player when the last one is the song's own fault
+   * (`song` kind: 404, corrupt); a run of `maxFailuresInRow` that all look like the source being
+   * down (`source` kind) makes it degraded instead: it retries the current song with back-off and
+   * plays the fallback meanwhile, and the first frame of a retry recovers.
+   */
   private async run(): Promise<void> {
     let failuresInRow = 0;
+    let sourceFailuresInRow = 0;
     let handover: Handover = {};
     while (!this.stopping) {
+      if (this.outage) handover = await this.waitOutOutage(this.outage, handover);
+      if (this.stopping) return;
       const song = this.playlist.current();
       if (!song) {
         this.emit('failed', new Error('no songs to play'));
         return;
       }
       const generation = this.generation;
+      const retrying = this.outage;
+      const startedBefore = this.songsStarted;
       const outcome = await this.playSong(song, generation, handover);
       if (this.stopping) return;
       if (this.outputBroken) {
         this.emit('failed', this.outputBroken);
         return;
       }
+      // A song that was heard (also one a command interrupted, or that failed mid-way) breaks the run.
+      if (this.songsStarted !== startedBefore || (retrying && !this.outage)) failuresInRow = sourceFailuresInRow = 0;
       if (outcome.kind === 'interrupted') {
         handover = {}; // faded out: nothing of the old song carries over
+        if (this.outage) this.outage.retryNow = true; // a command during a retry: its song is tried now
         continue; // the command already moved the playlist
       }
       handover = outcome.handover;
       if (outcome.kind === 'failed') {
-        this.emit('songFailed', song, outcome.error);
-        if (++failuresInRow >= this.opts.maxFailuresInRow) {
-          this.emit('failed', new Error(`${failuresInRow} songs in a row failed; last: ${outcome.error.message}`));
+        const failure = asSongFailure(outcome.error);
+        const kind = failureKind(failure);
+        if (this.outage && kind === 'source') {
+          // Still down: the same song again, after a longer wait.
+          this.outage.attempt++;
+          this.outage.cause = failure.reason;
+          continue;
+        }
+        this.emit('songFailed', song, failure);
+        failuresInRow++;
+        sourceFailuresInRow = kind === 'source' ? sourceFailuresInRow + 1 : 0;
+        if (this.outage) this.outage.retryNow = true; // the source answered; this song is bad: try the next one now
+        else if (sourceFailuresInRow >= this.opts.maxFailuresInRow) {
+          this.outage = { cause: failure.reason, attempt: 0, retryNow: false, nextFallback: 0, fallbackFailures: 0, fallbackBroken: false };
+          failuresInRow = sourceFailuresInRow = 0;
+          this.emit('degraded', failure.reason);
+          continue; // retry this song, not the next one
+        }
+        if (failuresInRow >= this.opts.maxFailuresInRow && kind === 'song') {
+          this.emit('failed', new Error(`${failuresInRow} songs in a row failed; last: ${failure.reason}`));
           return;
         }
       } else {
-        failuresInRow = 0;
+        failuresInRow = sourceFailuresInRow = 0;
       }
       // Only advance when no command moved the playlist meanwhile.
       if (generation === this.generation) this.playlist.advance();
     }
   }
 
-  private async playSong(song: Song, generation: number, handover: Handover): Promise<SongOutcome> {
+  /**
+   * While degraded: plays the fallback in a loop (or silence) until the retry time comes, then fades
+   * it out. A command (skip, play_song) ends the wait at once, so its song is tried now.
+   */
+  private async waitOutOutage(outage: Outage, handover: Handover): Promise<Handover> {
+    if (outage.retryNow) {
+      outage.retryNow = false;
+      return handover;
+    }
+    const o = this.opts.outage ?? {};
+    const delay = retryDelayMs(outage.attempt, o.retryBaseMs ?? 1000, o.retryMaxMs ?? 30000, o.random ?? Math.random);
+    const generation = this.generation;
+    const waiting = (): boolean => generation === this.generation && !this.stopping;
+    const timer = setTimeout(() => this.interrupt(), delay);
+    try {
+      const fallback = o.fallback ?? [];
+      while (fallback.length > 0 && !outage.fallbackBroken && waiting()) {
+        const song = fallback[outage.nextFallback++ % fallback.length]!;
+        const outcome = await this.playSong(song, generation, handover, true);
+        handover = outcome.kind === 'interrupted' ? {} : outcome.handover;
+        outage.fallbackFailures = outcome.kind === 'failed' ? outage.fallbackFailures + 1 : 0;
+        if (outage.fallbackFailures >= fallback.length) outage.fallbackBroken = true;
+      }
+      while (waiting()) await new Promise<void>((r) => (this.wake = r));
+    } finally {
+      clearTimeout(timer);
+    }
+    return handover;
+  }
+
+  /** Plays one song; a `fallback` song is not announced, prefetches nothing and does not recover. */
+  private async playSong(song: Song, generation: number, handover: Handover, fallback = false): Promise<SongOutcome> {
     const interrupted = (): boolean => generation !== this.generation || this.stopping;
     const p = this.prefetched;
     if (p && p.song.id !== song.id) {
@@ -228,14 +333,14 @@ export class Player extends EventEmitter<PlayerEvents> {
 
     let decoder: Decoder;
     try {
-      decoder = this.takeDecoder(song);
+      decoder = fallback ? (this.opts.outage?.openFallback ?? this.openDecoder)(song) : this.takeDecoder(song);
     } catch (err) {
       return { kind: 'failed', error: asError(err), handover };
     }
     this.current = decoder;
     decoder.finished.then(
       () => {
-        if (this.current === decoder && !interrupted()) void this.prefetch(() => this.current === decoder && !interrupted());
+        if (!fallback && this.current === decoder && !interrupted()) void this.prefetch(() => this.current === decoder && !interrupted());
       },
       () => undefined,
     );
@@ -281,11 +386,11 @@ export class Player extends EventEmitter<PlayerEvents> {
           frame = new Int16Array(this.opts.frameSamples); // a song shorter than the crossfade: the tail fades out alone
         }
         await this.output(mixing() ? this.mixTail(tail!, frame) : frame);
-        if (frames++ === 0) this.emit('songStarted', song);
+        if (frames++ === 0 && !fallback) this.started(song);
       }
       await decoder.finished;
       if (interrupted()) return { kind: 'interrupted' };
-      if (frames === 0) return { kind: 'failed', error: new Error('song produced no audio'), handover: leftOver() };
+      if (frames === 0) return { kind: 'failed', error: new SongFailure('no audio', 'song'), handover: leftOver() };
       return { kind: 'ended', handover: leftOver() };
     } catch (err) {
       if (interrupted()) return { kind: 'interrupted' };
@@ -294,6 +399,16 @@ export class Player extends EventEmitter<PlayerEvents> {
       if (this.current === decoder) this.current = undefined;
       this.retire(decoder, 'song over');
     }
+  }
+
+  /** A song's first frame is out: a retry that gets here means the source is back. */
+  private started(song: Song): void {
+    this.songsStarted++;
+    if (this.outage) {
+      this.outage = undefined;
+      this.emit('recovered');
+    }
+    this.emit('songStarted', song);
   }
 
   /** Fades what plays to silence with the frames at hand; a starved source is not waited for. */

@@ -1,9 +1,11 @@
 import { EventEmitter } from 'eventemitter3';
 import type { Catalog } from '../catalog/catalog';
 import type { Song, SongQuery } from '../catalog/song';
+import { failureFields } from '../audio/failure';
 import { errorFields, type Logger } from '../ops/logger';
+import { redactUrl } from '../ops/redact';
 import { PlaybackMachine, sameQuery, type PlaybackCommand, type PlaybackState, type Transition } from '../player/playback-machine';
-import { Player } from '../player/player';
+import { Player, type OutageOptions } from '../player/player';
 import type { DecoderFactory } from '../player/types';
 import { settleWithin, TEARDOWN_BOUNDS, type TeardownBounds } from './bounded';
 import { ResilientRoom } from './resilient-room';
@@ -34,6 +36,8 @@ export interface SessionDeps {
   bounds?: Partial<TeardownBounds>;
   /** Jitter source of the rejoin back-off, in [0, 1); default Math.random. */
   jitter?: () => number;
+  /** Source outages: fallback and retry back-off (see OutageOptions). */
+  outage?: OutageOptions;
 }
 
 interface Countable {
@@ -146,13 +150,13 @@ export class RoomSession extends EventEmitter<SessionEvents> {
       device: this.deps.device,
       room: this.deps.room,
       // While the LiveKit connection is re-established, that is shown instead of the playback state.
-      state: this.presence?.reconnecting && this.machine.active ? 'reconnecting' : sessionState(this.machine.state),
+      state: this.presence?.reconnecting && this.machine.active ? 'reconnecting' : this.player?.degradedCause && this.machine.state === 'playing' ? 'degraded' : sessionState(this.machine.state),
       song: songInfo(this.song),
       volume: this.player?.volume ?? 100,
       queue_length: this.player?.playlist.queueLength ?? 0,
       language: query.language ?? null,
       genre: query.genre ?? null,
-      error: this.machine.error ?? null,
+      error: this.machine.error ?? this.player?.degradedCause ?? null,
       last_failure: this.lastFailure,
       reason: this.endReason,
       updated_at: new Date().toISOString(),
@@ -194,12 +198,13 @@ export class RoomSession extends EventEmitter<SessionEvents> {
       fadeSamples: this.deps.fadeSamples,
       crossfadeFrames: this.deps.crossfadeFrames,
       maxFailuresInRow: this.deps.maxFailuresInRow,
+      outage: this.deps.outage,
     });
     this.player = player;
     player.on('songStarted', (song) => this.onSongStarted(song));
     player.on('songFailed', (song, err) => {
       this.deps.counters?.songFailures.inc();
-      this.deps.log.warn('song failed; playing the next one', { song: song.id, url: song.url, ...errorFields(err) });
+      this.deps.log.warn('song failed; playing the next one', { song: song.id, url: redactUrl(song.url), ...failureFields(err) });
       this.notify({ type: 'music_song_failed', song_id: song.id, title: song.title, error: err.message });
       this.lastFailure = { id: song.id, title: song.title, error: err.message, at: new Date().toISOString() };
       this.emitStatus();
@@ -209,6 +214,17 @@ export class RoomSession extends EventEmitter<SessionEvents> {
       this.deps.log.error('audio output failed; track rebuilt', errorFields(err));
     });
     player.on('failed', (err) => this.requestEnd('playback failed', err.message));
+    // Source outage (issue 13): the session stays; the room hears the fallback (or silence) until a retry plays.
+    player.on('degraded', (cause) => {
+      this.deps.log.warn('song source down; retrying with back-off', { cause, fallback: this.deps.outage?.fallback?.length ?? 0 });
+      this.notify({ type: 'music_degraded', error: cause });
+      this.emitStatus();
+    });
+    player.on('recovered', () => {
+      this.deps.log.info('song source back; playlist resumed');
+      this.notify({ type: 'music_recovered', message: 'Music resumed' });
+      this.emitStatus();
+    });
     this.machine.attach(player);
     this.current = 'running';
     player.start();

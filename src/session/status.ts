@@ -1,6 +1,7 @@
 import type { Song } from '../catalog/song';
 
-export type SessionState = 'idle' | 'starting' | 'playing' | 'paused' | 'reconnecting' | 'error';
+/** `degraded`: the song source is down; the session stays and retries (fallback or silence meanwhile). */
+export type SessionState = 'idle' | 'starting' | 'playing' | 'paused' | 'reconnecting' | 'degraded' | 'error';
 
 export interface SongInfo {
   id: string;
