@@ -1,4 +1,3 @@
-import { roomPatternProblem } from '../session/room-policy';
 
 /** Validators that throw a message naming what is allowed; convict prefixes the key. */
 function intInRange(min: number, max: number, multipleOf = 1) {
@@ -60,6 +59,14 @@ function botIdentity(val: unknown): void {
   nonEmptyString(val);
   // LiveKit treats identities containing "agent" specially in some tooling; keep the bot distinct.
   if (String(val).toLowerCase().includes('agent')) throw new Error('must not contain "agent"');
+}
+
+/** Why a room pattern is unusable, or undefined: {device} must be in it, delimited from `*`. */
+export function roomPatternProblem(pattern: string): string | undefined {
+  if (!pattern.includes('{device}')) return 'must contain {device}';
+  // "*{device}" would let device "ab" claim the rooms of "xab" (and "{device}*" those of "abx").
+  if (/\*\{device\}|\{device\}\*/.test(pattern)) return 'must not put * right next to {device} (use a delimiter such as "_")';
+  return undefined;
 }
 
 export const schema = {

@@ -1,3 +1,4 @@
+import { roomPatternProblem } from '../config/schema';
 import { applyTemplate } from './room-resolver';
 
 /**
@@ -44,14 +45,6 @@ export function roomNameProblem(room: string): string | undefined {
   if (room.length === 0) return 'the room name is empty';
   if (room.length > MAX_ROOM_NAME) return `the room name is longer than ${MAX_ROOM_NAME} characters`;
   if (BAD_ROOM_CHARS.test(room)) return 'the room name contains control characters';
-  return undefined;
-}
-
-/** Why a room pattern is unusable, or undefined: {device} must be in it, delimited from `*`. */
-export function roomPatternProblem(pattern: string): string | undefined {
-  if (!pattern.includes('{device}')) return 'must contain {device}';
-  // "*{device}" would let device "ab" claim the rooms of "xab" (and "{device}*" those of "abx").
-  if (/\*\{device\}|\{device\}\*/.test(pattern)) return 'must not put * right next to {device} (use a delimiter such as "_")';
   return undefined;
 }
 

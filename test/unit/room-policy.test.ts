@@ -1,5 +1,6 @@
 import { normaliseDeviceId } from '../../src/mqtt/device-id';
-import { matchesRoomPattern, roomPatternProblem, RoomPolicy, type RoomMembers, type RoomPolicyOptions } from '../../src/session/room-policy';
+import { roomPatternProblem } from '../../src/config/schema';
+import { matchesRoomPattern, RoomPolicy, type RoomMembers, type RoomPolicyOptions } from '../../src/session/room-policy';
 import { RoomRefusedError, RoomResolver } from '../../src/session/room-resolver';
 
 const A = 'aabbccddeeff';
