@@ -10,35 +10,9 @@ import { createLogger, type Logger } from '../../src/ops/logger';
 import type { Decoder } from '../../src/player/types';
 import type { RoomJoiner, RoomLink, RoomLinkEvents } from '../../src/session/room-link';
 import { RoomSession, type SessionDeps } from '../../src/session/room-session';
+import { deferred, type Deferred } from './deferred';
+export { deferred, type Deferred } from './deferred';
 
-export interface Deferred<T> {
-  promise: Promise<T>;
-  resolve(value: T): void;
-  reject(err: Error): void;
-  settled: boolean;
-}
-
-export function deferred<T = void>(): Deferred<T> {
-  let resolve!: (v: T) => void;
-  let reject!: (e: Error) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  const d: Deferred<T> = {
-    promise,
-    settled: false,
-    resolve: (v) => {
-      d.settled = true;
-      resolve(v);
-    },
-    reject: (e) => {
-      d.settled = true;
-      reject(e);
-    },
-  };
-  return d;
-}
 
 /** Lets every pending promise callback and stream tick run (real setImmediate, never a timer). */
 export async function flush(rounds = 5): Promise<void> {

@@ -2,35 +2,8 @@ import { EventEmitter } from 'node:events';
 import { type AudioFrame, DisconnectReason, RoomEvent } from '@livekit/rtc-node';
 import type { BotParticipant, RtcRoom } from '../../src/livekit/bot-connection';
 import type { AudioOutputFactory, AudioSourceLike, AudioTrackLike } from '../../src/livekit/music-track';
-
-/** A promise settled from outside: the test decides when rtc-node "answers". */
-export interface Deferred<T> {
-  promise: Promise<T>;
-  resolve(value: T): void;
-  reject(err: Error): void;
-  settled: boolean;
-}
-
-export function deferred<T = void>(): Deferred<T> {
-  let resolve!: (v: T) => void;
-  let reject!: (e: Error) => void;
-  const d: Deferred<T> = {
-    promise: new Promise<T>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    }),
-    resolve: (v) => {
-      d.settled = true;
-      resolve(v);
-    },
-    reject: (e) => {
-      d.settled = true;
-      reject(e);
-    },
-    settled: false,
-  };
-  return d;
-}
+import { deferred, type Deferred } from '../support/deferred';
+export { deferred, type Deferred } from '../support/deferred';
 
 /** Lets every queued promise callback run (no timers involved). */
 export async function flush(): Promise<void> {
