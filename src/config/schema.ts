@@ -137,7 +137,7 @@ export const schema = {
     max: { doc: 'Most rooms playing at once; further starts are refused.', format: intInRange(1, 10000), default: 200, env: 'SESSIONS_MAX' },
     emptyRoomTimeoutMs: { doc: 'End a session when no other participant has been in its room this long, ms (0 = never).', format: intInRange(0, 86400000), default: 60000, env: 'SESSIONS_EMPTY_ROOM_TIMEOUT_MS' },
     rejoinTimeoutMs: { doc: 'After losing the LiveKit connection, keep trying to rejoin this long before ending with an error, ms.', format: intInRange(1000, 3600000), default: 60000, env: 'SESSIONS_REJOIN_TIMEOUT_MS' },
-    queueLimit: { doc: 'Commands one device may have waiting or running; a command beyond them is answered queue_full at once.', format: intInRange(1, 1000), default: 16, env: 'SESSIONS_QUEUE_LIMIT' },
+    queueLimit: { doc: 'Commands one device may have waiting or running; a command beyond them is answered queue_full at once. Keep it above mqtt.commandBurst, so a burst the rate limit lets in is never refused here.', format: intInRange(1, 1000), default: 64, env: 'SESSIONS_QUEUE_LIMIT' },
     maxRememberedDevices: { doc: 'Devices whose last status (idle, error) is remembered without a session; the least recently used are forgotten first.', format: intInRange(1, 1000000), default: 10000, env: 'SESSIONS_MAX_REMEMBERED_DEVICES' },
   },
   http: {
