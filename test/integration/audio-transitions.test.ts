@@ -64,11 +64,12 @@ describe('audio: song transitions heard in the room', () => {
       const overlapMs = change.overlap.length * 10;
       expect(overlapMs).toBeGreaterThanOrEqual(0.87 * crossfadeMs * 0.75);
       expect(overlapMs).toBeLessThanOrEqual(0.87 * crossfadeMs * 1.25);
-      // Equal power: unlike a linear crossfade (-3 dB in the middle), the loudness holds.
-      const quietest = Math.min(...change.overlap.map((f) => f.rms));
-      expect(20 * Math.log10(quietest / steady)).toBeGreaterThan(-1.5);
-      const loudest = Math.max(...change.overlap.map((f) => f.rms));
-      expect(20 * Math.log10(loudest / steady)).toBeLessThan(1.5);
+      // Equal power: unlike a linear crossfade (-3 dB in the middle, for hundreds of ms), the
+      // loudness holds. Measured over 50 ms windows: a lone 10 ms frame that a starved listener's
+      // jitter buffer concealed on a loaded machine is not the crossfade's loudness.
+      const windows = loudnessWindows(change.overlap.map((f) => f.rms), 5);
+      expect(20 * Math.log10(Math.min(...windows) / steady)).toBeGreaterThan(-1.5);
+      expect(20 * Math.log10(Math.max(...windows) / steady)).toBeLessThan(1.5);
     }
   }, 60000);
   test('skips are click-free: the energy outside the two tones stays far below the music', async () => {
@@ -92,3 +93,10 @@ describe('audio: song transitions heard in the room', () => {
     expect(Math.max(...residues)).toBeLessThan(0.25);
   }, 60000);
 });
+
+/** RMS of each run of `n` consecutive frames (frames' RMS combined as power). */
+function loudnessWindows(rms: number[], n: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i + n <= rms.length; i++) out.push(Math.sqrt(rms.slice(i, i + n).reduce((a, r) => a + r * r, 0) / n));
+  return out;
+}

@@ -24,7 +24,7 @@ describe('LiveKit restarts under 20 playing rooms', () => {
     const indexes = Array.from({ length: ROOMS }, (_, i) => i);
 
     // One listener per room (a real participant in its own process), joined before the music.
-    const before = await Promise.all(indexes.map((i) => Listener.join(roomName(i), { url })));
+    const before = await Listener.joinAll(indexes.map(roomName), { url });
     for (const l of before) scope.defer(() => l.stop());
     const starts = await Promise.all(indexes.map((i) => app.command(device(i), { type: 'start_continuous_music', session_id: roomName(i) }, 60000)));
     expect(starts.filter((r) => r.ok !== true)).toEqual([]);
@@ -44,7 +44,7 @@ describe('LiveKit restarts under 20 playing rooms', () => {
     );
     server = await startLiveKit(lk.ports);
 
-    const after = await Promise.all(indexes.map((i) => Listener.join(roomName(i), { url })));
+    const after = await Listener.joinAll(indexes.map(roomName), { url });
     for (const l of after) scope.defer(() => l.stop());
     await Promise.all(after.map((l, i) => l.hearTone(ANY, `room ${i} heard again after the restart`, 0, 60000)));
     await Promise.all(indexes.map((i) => app.status(device(i), (s) => s.state === 'playing', `room ${i} playing again`, from, 30000)));

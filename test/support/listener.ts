@@ -20,12 +20,41 @@ export const HZ_TOLERANCE = 12;
  * 10 ms frame, the level and the dominant frequency it heard.
  */
 export class Listener extends JsonProcess<Heard> {
-  static async join(room: string, opts: { identity?: string; url?: string } = {}): Promise<Listener> {
+  static async join(room: string, opts: { identity?: string; url?: string; timeoutMs?: number } = {}): Promise<Listener> {
     const stack = stackInfo();
     const identity = opts.identity ? ['--identity', opts.identity] : [];
     const l = new Listener(['listen', '--room', room, '--json', '--url', opts.url ?? stack.livekitUrl, ...identity], { LIVEKIT_API_KEY: LIVEKIT_KEY, LIVEKIT_API_SECRET: LIVEKIT_SECRET, LOG_LEVEL: 'warn' });
-    await l.lines.next((h) => h.event === 'joined', `listener joined ${room}`, 20000);
+    try {
+      await l.lines.next((h) => h.event === 'joined', `listener joined ${room}`, opts.timeoutMs ?? 20000);
+    } catch (err) {
+      await l.stop('SIGKILL'); // a listener that never joined is not left running
+      throw err;
+    }
     return l;
+  }
+
+  /**
+   * One listener per room, at most `concurrency` starting at once: twenty Node processes loading
+   * rtc-node together on a loaded 2-core machine take longer to join than any one of them should.
+   */
+  static async joinAll(rooms: string[], opts: { url?: string; concurrency?: number } = {}): Promise<Listener[]> {
+    const out = new Array<Listener>(rooms.length);
+    let next = 0;
+    const started: Listener[] = [];
+    const worker = async (): Promise<void> => {
+      while (next < rooms.length) {
+        const i = next++;
+        out[i] = await Listener.join(rooms[i]!, { url: opts.url, timeoutMs: 30000 });
+        started.push(out[i]!);
+      }
+    };
+    try {
+      await Promise.all(Array.from({ length: Math.min(opts.concurrency ?? 4, rooms.length) }, worker));
+    } catch (err) {
+      await Promise.all(started.map((l) => l.stop()));
+      throw err;
+    }
+    return out;
   }
 
   get frames(): Heard[] {
