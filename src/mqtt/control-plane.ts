@@ -2,10 +2,10 @@ import { readFileSync } from 'node:fs';
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import { errorFields, type Logger } from '../ops/logger';
 import { redactUrl } from '../ops/redact';
-import type { CommandResult, SessionRegistry } from '../session/registry';
+import type { SessionRegistry } from '../session/registry';
 import type { DeviceStatus } from '../session/status';
-import { parseCommand } from './commands';
-import type { ParseErrorCode } from './commands';
+import { allowedDeviceSet, runCommand, type ReplyBody } from './command-runner';
+import { parseCommand, type ParseErrorCode } from './commands';
 import { normaliseDeviceId } from './device-id';
 import { OutgoingTopics } from './outgoing-topics';
 import { StatusExpiry } from './status-expiry';
@@ -68,16 +68,8 @@ export type RefusalCode = 'payload_too_large' | 'invalid_device_id' | 'device_no
 export type DropReason = 'topic_refused' | 'too_large' | 'not_connected' | 'backlog' | 'broker_refused' | 'connection_lost' | 'send_failed';
 
 /** Reply payload: one per command, on the reply topic or the MQTT 5 response topic. */
-export interface Reply {
-  ok: boolean;
-  /** Stable error code when `ok` is false (see docs/mqtt-api.md), else null. */
-  error: string | null;
-  command: string | null;
-  message: string;
+export interface Reply extends ReplyBody {
   device: string | null;
-  session_id: string | null;
-  request_id: string | null;
-  state: DeviceStatus | null;
 }
 
 /**
@@ -107,7 +99,7 @@ export class ControlPlane {
     const now = opts.now ?? Date.now;
     this.topics = new Topics(opts.baseTopic);
     this.outgoing = new OutgoingTopics(opts.baseTopic, opts.responseTopicPrefixes);
-    this.allowed = opts.allowedDevices.length ? new Set(opts.allowedDevices.map(canonicalOrThrow)) : undefined;
+    this.allowed = allowedDeviceSet(opts.allowedDevices);
     this.commandTokens = new TokenBuckets(opts.commandsPerSecond, opts.commandBurst, 10_000, now);
     this.refusalReplyTokens = new TokenBuckets(REFUSAL_REPLIES_PER_SECOND, REFUSAL_REPLY_BURST, 10_000, now);
     this.statusExpiry = new StatusExpiry(opts.statusTtlSeconds * 1000, 100_000, now);
@@ -295,28 +287,8 @@ export class ControlPlane {
     if (!parsed.ok) {
       return refuse(device, parsed.code, parsed.error, { command: parsed.type?.slice(0, 64), session_id: parsed.sessionId, request_id: parsed.requestId }, replyTo);
     }
-    const { envelope } = parsed;
-    const started = process.hrtime.bigint();
-    this.log.info('command received', { device, command: envelope.command.type, session_id: envelope.sessionId });
-    let result: CommandResult;
-    try {
-      result = await this.registry.execute(device, envelope);
-    } catch (err) {
-      this.log.error('command failed', { device, command: envelope.command.type, ...errorFields(err) });
-      result = { ok: false, code: 'internal_error', message: `internal error: ${errorFields(err).error}`, status: this.registry.status(device) };
-    }
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    this.metrics?.commands.observe({ command: envelope.command.type, ok: String(result.ok) }, seconds);
-    this.log.debug('command handled', { device, command: envelope.command.type, ok: result.ok, ms: seconds * 1000 });
-    this.reply(replyTo, device, {
-      ok: result.ok,
-      error: result.ok ? null : (result.code ?? 'internal_error'),
-      command: envelope.command.type,
-      message: result.message,
-      session_id: envelope.sessionId ?? null,
-      request_id: envelope.requestId ?? null,
-      state: result.status,
-    }, correlationData);
+    const body = await runCommand(this.registry, device, parsed.envelope, { log: this.log, metrics: this.metrics });
+    this.reply(replyTo, device, body, correlationData);
   }
 
   /** A retained status on the broker: starts its TTL clock when its device has no session here. */
@@ -426,11 +398,6 @@ function echoIds(p: ReturnType<typeof parseCommand>): Ids {
     : { session_id: p.sessionId, request_id: p.requestId, command: p.type?.slice(0, 64) };
 }
 
-function canonicalOrThrow(device: string): string {
-  const id = normaliseDeviceId(device);
-  if (!id.ok) throw new Error(`mqtt.allowedDevices: ${device}: ${id.reason}`);
-  return id.id;
-}
 
 /** TLS material for mqtts:// / wss:// brokers, read once at start-up. */
 function tlsOptions(o: ControlPlaneOptions): Partial<IClientOptions> {
