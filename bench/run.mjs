@@ -11,7 +11,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import mqtt from 'mqtt';
@@ -103,6 +103,9 @@ function jsonChild(cmd, args, opts) {
 }
 
 async function main() {
+  // Figures are only worth keeping from a quiet machine: the load before the run goes into the report.
+  const loadBefore = round(loadavg()[0]);
+  if (loadBefore > 0.5) log(`load average ${loadBefore} before the run: the machine is not quiet, do not keep these figures`);
   const work = mkdtempSync(join(tmpdir(), 'music-bridge-bench-'));
   log(`generating ${SONG_HZ.length} ${CONTENT} songs of ${SONG_SECONDS} s`);
   const catalog = await benchCatalog(join(work, 'tracks'), CONTENT, SONG_SECONDS, ffmpegPath);
@@ -151,7 +154,7 @@ async function main() {
   const results = [];
   const errors = [];
   const started = new Date();
-  const machine = { cores: cpus().length, cpu: cpus()[0]?.model, memory_gb: round(totalmem() / 2 ** 30), node: process.version };
+  const machine = { cores: cpus().length, cpu: cpus()[0]?.model, memory_gb: round(totalmem() / 2 ** 30), node: process.version, load_1m_before: loadBefore };
   const dir = process.env.BENCH_RESULTS_DIR ?? join(ROOT, 'bench', 'results');
   const stamp = started.toISOString().replace(/[:.]/g, '-');
   let md = '';
@@ -410,7 +413,7 @@ function table(r, chart) {
       bursts.map((s) => `| ${s.frame_ms} | ${s.queue_ms} | ${s.started_rooms} | ${s.start_timings} | ${s.first_audio_ms_p50 ?? '-'} / ${s.first_audio_ms_p95 ?? '-'} | ` +
         `${phases.map((p) => `${s.start_phases_ms[p].p50 ?? '-'} / ${s.start_phases_ms[p].p95 ?? '-'}`).join(' | ')} |`).join('\n') + '\n'
     : '';
-  return `# Benchmark ${r.date}\n\nMachine: ${r.machine.cores} cores (${r.machine.cpu}), ${r.machine.memory_gb} GB, Node ${r.machine.node}. ` +
+  return `# Benchmark ${r.date}\n\nMachine: ${r.machine.cores} cores (${r.machine.cpu}), ${r.machine.memory_gb} GB, Node ${r.machine.node}${r.machine.load_1m_before !== undefined ? `, load ${r.machine.load_1m_before} before the run` : ''}. ` +
     `${audio}, ${st.step_seconds} s per step, ${st.song_seconds} s songs (${st.content ?? 'tones'}). ` +
     `Daemon, listeners, LiveKit and Mosquitto share the machine.\n\n${chart ? `![CPU per room, silence heard and first audio against rooms](${chart})\n\n` : ''}${head}${rows}\n` +
     burstTable +
