@@ -54,7 +54,7 @@ function panel(p, series, maxRooms, x0) {
   out.push(`<text x="${X(xMax / 2)}" y="${H - 6}" class="tick" text-anchor="middle">rooms</text>`);
   for (const s of series) {
     const pts = s.points.filter((pt) => typeof pt[p.key] === 'number').sort((a, b) => a.rooms - b.rooms);
-    if (pts.length > 1) out.push(`<polyline fill="none" stroke="${s.colour}" stroke-width="2" points="${pts.map((pt) => `${X(pt.rooms)},${Y(pt[p.key])}`).join(' ')}"/>`);
+    if (pts.length > 1) out.push(`<polyline fill="none" stroke="${s.colour}" stroke-width="2"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''} points="${pts.map((pt) => `${X(pt.rooms)},${Y(pt[p.key])}`).join(' ')}"/>`);
     for (const pt of pts) {
       out.push(`<circle cx="${X(pt.rooms)}" cy="${Y(pt[p.key])}" r="3.5" fill="${s.colour}"/>`);
       // Labels right of their point, but left of it near the right edge so they are not cut off.
@@ -73,7 +73,8 @@ export function chartSvg(report) {
     if (!groups.has(name)) groups.set(name, []);
     groups.get(name).push(step);
   }
-  const series = [...groups].map(([name, points], i) => ({ name, points, colour: COLOURS[i % COLOURS.length] }));
+  // A matrix has more lines than colours: the second round of colours is dashed.
+  const series = [...groups].map(([name, points], i) => ({ name, points, colour: COLOURS[i % COLOURS.length], dash: i >= COLOURS.length ? '6 3' : '' }));
   const maxRooms = Math.max(1, ...report.steps.map((s) => s.rooms));
   const legendH = 18 * series.length + 10;
   const width = W * PANELS.length;
@@ -81,7 +82,7 @@ export function chartSvg(report) {
   const m = report.machine;
   const head = `Benchmark ${report.date}: ${m.cores} cores (${m.cpu}), Node ${m.node}; ${report.settings.step_seconds} s per step`;
   const body = PANELS.map((p, i) => panel(p, series, maxRooms, i * W)).join('\n');
-  const legend = series.map((s, i) => `<rect x="${M.left}" y="${30 + H + 4 + 18 * i}" width="14" height="4" fill="${s.colour}"/><text x="${M.left + 20}" y="${30 + H + 10 + 18 * i}" class="tick">${esc(s.name)}</text>`).join('\n');
+  const legend = series.map((s, i) => `<line x1="${M.left}" y1="${30 + H + 6 + 18 * i}" x2="${M.left + 14}" y2="${30 + H + 6 + 18 * i}" stroke="${s.colour}" stroke-width="3"${s.dash ? ' stroke-dasharray="4 2"' : ''}/><text x="${M.left + 20}" y="${30 + H + 10 + 18 * i}" class="tick">${esc(s.name)}</text>`).join('\n');
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif">
 <style>.title{font-size:14px;font-weight:bold;fill:#222}.unit{font-size:11px;fill:#666}.tick{font-size:11px;fill:#444}.value{font-size:10px;fill:#222}.grid{stroke:#e4e4e4}.axis{stroke:#888}</style>
 <rect width="100%" height="100%" fill="#ffffff"/>
