@@ -202,7 +202,13 @@ async function main() {
     const startTimings = [];
     const online = new Promise((resolve) => (onOnline = resolve));
     const nodeArgs = PROFILE ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [];
-    daemon = spawn(process.execPath, [...nodeArgs, join(ROOT, 'dist', 'cli.js'), 'start', '--config', configFile], { stdio: ['ignore', 'pipe', 'inherit'] });
+    // The daemon's environment overrides its config file: the setting under test must not be overridden
+    // (other AUDIO_* variables pass, e.g. AUDIO_FADE_MS=0 to see what the click residue of a cut is).
+    const env = { ...process.env };
+    delete env.AUDIO_FRAME_MS;
+    delete env.AUDIO_QUEUE_MS;
+    delete env.LOG_LEVEL; // a burst needs debug for its start timings
+    daemon = spawn(process.execPath, [...nodeArgs, join(ROOT, 'dist', 'cli.js'), 'start', '--config', configFile], { stdio: ['ignore', 'pipe', 'inherit'], env });
     const exited = new Promise((r) => daemon.once('exit', r));
     createInterface({ input: daemon.stdout }).on('line', (l) => {
       if (/"level":"(error|warn)"/.test(l)) log('daemon:', l.slice(0, 300));
