@@ -2,26 +2,47 @@
 // Real Mosquitto and LiveKit, the daemon in its own process, listeners in another. Ramps the number
 // of playing rooms step by step and writes bench/results/<stamp>.{json,md} and latest.md.
 // Env: BENCH_STEPS (1,10,25,50,100), BENCH_STEP_SECONDS (30), BENCH_PROFILE=1 (daemon --cpu-prof),
-// BENCH_QUEUE_MS / BENCH_FRAME_MS (audio settings under test), BENCH_SOAK_MINUTES (after the ramp,
-// keep the last step playing this long and sample the daemon's RSS every minute).
+// BENCH_FRAME_MS / BENCH_QUEUE_MS (audio settings under test; comma lists run the ramp once per
+// frame × queue combination, each with a fresh daemon), BENCH_BURST (e.g. 1,25: instead of the ramp,
+// that many starts at once from an idle daemon, with its `start timings` log lines per phase),
+// BENCH_CONTENT (tones | music), BENCH_SONG_SECONDS (12), BENCH_SOAK_MINUTES (after the ramp, keep
+// the last step playing this long and sample the daemon's RSS every minute), BENCH_RESULTS_DIR
+// (bench/results). Writes <stamp>.json, .md and .svg (the chart), and latest.md unless a burst run.
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import mqtt from 'mqtt';
+import { writeChart } from './chart.mjs';
+import { benchCatalog, SONG_HZ } from './content.mjs';
 
 const require = createRequire(import.meta.url);
 const stack = require('../dist/ops/local-stack.js');
-const { generateToneCatalog } = require('../dist/catalog/tone-catalog.js');
 const ffmpegPath = require('@ffmpeg-installer/ffmpeg').path;
 
 const ROOT = stack.PROJECT_ROOT;
-const STEPS = (process.env.BENCH_STEPS ?? '1,10,25,50,100').split(',').map(Number);
+/** A comma list of positive integers from the environment, or undefined when unset. */
+function list(name) {
+  const v = process.env[name];
+  if (v === undefined || v.trim() === '') return undefined;
+  const xs = v.split(',').map((x) => Number(x.trim()));
+  if (xs.some((x) => !Number.isInteger(x) || x <= 0)) throw new Error(`${name} must be a comma list of positive integers, got "${v}"`);
+  return xs;
+}
+const STEPS = list('BENCH_STEPS') ?? [1, 10, 25, 50, 100];
+const BURSTS = list('BENCH_BURST');
 const STEP_SECONDS = Number(process.env.BENCH_STEP_SECONDS ?? 30);
 const PROFILE = process.env.BENCH_PROFILE === '1';
 const SOAK_MINUTES = Number(process.env.BENCH_SOAK_MINUTES ?? 0);
+const CONTENT = process.env.BENCH_CONTENT ?? 'tones';
+const SONG_SECONDS = Number(process.env.BENCH_SONG_SECONDS ?? 12);
+if (!(SONG_SECONDS >= 3 && SONG_SECONDS <= 600)) throw new Error('BENCH_SONG_SECONDS must be 3..600');
+/** Rooms skipped at once after each step, for skip latency and clicks. */
+const SKIP_ROOMS = 10;
+/** Phases of the daemon's `start timings` line (src/ops/start-timings.ts), in order. */
+const START_PHASES = ['join_slot', 'token', 'connected', 'published', 'decoder', 'first_frame', 'total'];
 const UNDERRUN_LIMIT_MS_PER_MIN = 100;
 const KEY = 'devkey';
 const SECRET = 'music-bridge-dev-secret-0123456789abcdef';
@@ -68,8 +89,9 @@ function jsonChild(cmd, args, opts) {
     events.push(ev);
     for (const w of [...waiters]) if (w.pred(ev)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(ev); }
   });
-  const next = (pred, what, timeoutMs = 60000) => {
-    const found = events.find(pred);
+  /** The first event from index `from` on that `pred` accepts, waiting up to `timeoutMs` for it. */
+  const next = (pred, what, timeoutMs = 60000, from = 0) => {
+    const found = events.find((e, i) => i >= from && pred(e));
     if (found) return Promise.resolve(found);
     return new Promise((resolve, reject) => {
       const w = { pred, resolve: (e) => { clearTimeout(timer); resolve(e); } };
@@ -81,37 +103,23 @@ function jsonChild(cmd, args, opts) {
 }
 
 async function main() {
+  // Figures are only worth keeping from a quiet machine: the load before the run goes into the report.
+  const loadBefore = round(loadavg()[0]);
+  if (loadBefore > 0.5) log(`load average ${loadBefore} before the run: the machine is not quiet, do not keep these figures`);
   const work = mkdtempSync(join(tmpdir(), 'music-bridge-bench-'));
-  const songs = [440, 523, 587, 659, 784, 880].map((hz, i) => ({ title: `Bench ${i + 1}`, language: 'English', genres: ['pop'], hz, seconds: 12, format: 'mp3' }));
-  const catalog = await generateToneCatalog(join(work, 'tracks'), songs, ffmpegPath);
+  log(`generating ${SONG_HZ.length} ${CONTENT} songs of ${SONG_SECONDS} s`);
+  const catalog = await benchCatalog(join(work, 'tracks'), CONTENT, SONG_SECONDS, ffmpegPath);
   const [mosq, lk] = await Promise.all([stack.startMosquittoOnFreePort(work), stack.startLiveKitOnFreePorts()]);
   const livekitUrl = `ws://127.0.0.1:${lk.ports.http}`;
   const mqttUrl = `mqtt://127.0.0.1:${mosq.port}`;
   // The daemon's defaults unless a run asks for other settings.
   const defaults = require('../dist/config/load.js').loadConfig({ env: {} }).config.audio;
-  const queueMs = Number(process.env.BENCH_QUEUE_MS ?? defaults.queueMs);
-  const frameMs = Number(process.env.BENCH_FRAME_MS ?? defaults.frameMs);
-  const httpPort = await stack.freeTcpPort();
-  const config = {
-    mqtt: { url: mqttUrl, baseTopic: 'bench', clientId: 'bench-daemon' },
-    livekit: { url: livekitUrl, apiKey: KEY, apiSecret: SECRET },
-    catalog: { location: catalog },
-    audio: { queueMs, frameMs },
-    sessions: { max: 1000, emptyRoomTimeoutMs: 0 },
-    http: { port: httpPort },
-    log: { level: 'warn' },
-  };
-  const daemonUnderrunMs = async () => {
-    const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
-    const line = text.split('\n').find((l) => l.startsWith('music_bridge_underrun_seconds_total '));
-    return line ? Number(line.split(' ')[1]) * 1000 : 0;
-  };
-  writeFileSync(join(work, 'config.json'), JSON.stringify(config));
+  const frames = list('BENCH_FRAME_MS') ?? [defaults.frameMs];
+  const queues = list('BENCH_QUEUE_MS') ?? [defaults.queueMs];
+  const combos = frames.flatMap((frameMs) => queues.map((queueMs) => ({ frameMs, queueMs })));
   const profDir = join(ROOT, 'bench', 'results', 'profile');
   if (PROFILE) mkdirSync(profDir, { recursive: true });
-  const nodeArgs = PROFILE ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [];
-  const daemon = spawn(process.execPath, [...nodeArgs, join(ROOT, 'dist', 'cli.js'), 'start', '--config', join(work, 'config.json')], { stdio: ['ignore', 'pipe', 'inherit'] });
-  createInterface({ input: daemon.stdout }).on('line', (l) => { if (/"level":"(error|warn)"/.test(l)) log('daemon:', l.slice(0, 300)); });
+  let daemon;
   let listeners;
   // Whatever happens, leave no server, daemon or listener behind.
   const cleanup = () => {
@@ -119,159 +127,264 @@ async function main() {
   };
   process.once('exit', cleanup);
   for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, () => process.exit(130));
-  listeners = jsonChild(process.execPath, [join(ROOT, 'bench', 'listeners.mjs'), livekitUrl, KEY, SECRET], {});
+  listeners = jsonChild(process.execPath, [join(ROOT, 'bench', 'listeners.mjs'), livekitUrl, KEY, SECRET, JSON.stringify({ songs_hz: SONG_HZ, content: CONTENT })], {});
   await listeners.next((e) => e.ev === 'ready', 'listeners ready');
 
   const client = await mqtt.connectAsync(mqttUrl, { clientId: 'bench-app' });
   const replies = new Map();
+  let onOnline;
   client.on('message', (t, p) => {
+    if (t === 'bench/bridge/state' && p.toString() === 'online') onOnline?.();
     if (!t.endsWith('/reply')) return;
     const r = JSON.parse(p.toString());
     replies.get(r.request_id)?.(r);
   });
-  const online = new Promise((resolve) => client.on('message', (t, p) => t === 'bench/bridge/state' && p.toString() === 'online' && resolve()));
   await client.subscribeAsync('bench/+/reply', { qos: 1 });
   await client.subscribeAsync('bench/bridge/state', { qos: 1 });
-  await online;
   let rid = 0;
   const command = (device, body) => new Promise((resolve) => {
     const id = `r${rid++}`;
-    replies.set(id, resolve);
+    replies.set(id, (r) => {
+      replies.delete(id);
+      resolve(r);
+    });
     client.publish(`bench/${device}/command`, JSON.stringify({ ...body, request_id: id }), { qos: 1 });
   });
 
   const results = [];
+  const errors = [];
   const started = new Date();
-  const machine = { cores: cpus().length, cpu: cpus()[0]?.model, memory_gb: round(totalmem() / 2 ** 30), node: process.version };
-  const dir = join(ROOT, 'bench', 'results');
+  const machine = { cores: cpus().length, cpu: cpus()[0]?.model, memory_gb: round(totalmem() / 2 ** 30), node: process.version, load_1m_before: loadBefore };
+  const dir = process.env.BENCH_RESULTS_DIR ?? join(ROOT, 'bench', 'results');
   const stamp = started.toISOString().replace(/[:.]/g, '-');
   let md = '';
   let soak;
-  const writeReport = () => {
-    const report = { date: started.toISOString(), machine, settings: { step_seconds: STEP_SECONDS, queue_ms: queueMs, frame_ms: frameMs, song_seconds: 12 }, steps: results, ...(soak ? { soak } : {}) };
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, `${stamp}.json`), `${JSON.stringify(report, null, 2)}\n`);
-    md = table(report);
-    writeFileSync(join(dir, `${stamp}.md`), md);
-    writeFileSync(join(dir, 'latest.md'), md);
+  const settings = {
+    step_seconds: STEP_SECONDS, content: CONTENT, song_seconds: SONG_SECONDS,
+    // One setting: as before (frame_ms, queue_ms); a matrix: the lists, and each step says its own.
+    ...(combos.length === 1 ? { queue_ms: combos[0].queueMs, frame_ms: combos[0].frameMs } : { frames_ms: frames, queues_ms: queues }),
+    ...(BURSTS ? { bursts: BURSTS } : { steps: STEPS }),
   };
-  let active = 0;
-  const room = (i) => `bench-room-${i}`;
-  const device = (i) => `bench-dev-${i}`;
-  for (const target of STEPS) {
-    log(`step: ${target} rooms`);
-    const fresh = [];
-    for (let i = active; i < target; i++) fresh.push(i);
-    listeners.send({ join: fresh.map(room) });
-    await Promise.all(fresh.map((i) => listeners.next((e) => e.ev === 'joined' && e.room === room(i), `join ${i}`)));
-    const replyMs = [];
-    const ttfa = await Promise.all(fresh.map(async (i) => {
-      const t0 = Date.now();
-      const r = await command(device(i), { type: 'start_continuous_music', session_id: room(i) });
-      if (!r.ok) throw new Error(`start ${i}: ${r.message}`);
-      replyMs.push(Date.now() - t0); // the reply follows the join and the publication of the track
-      const ev = await listeners.next((e) => e.ev === 'tone' && e.room === room(i) && e.first, `first audio in ${room(i)}`).catch(() => undefined);
-      if (!ev) log(`no audio heard in ${room(i)} within 60 s`);
-      return ev ? ev.t - t0 : null;
-    }));
-    const silentRooms = ttfa.filter((x) => x === null).length;
-    const heardTtfa = ttfa.filter((x) => x !== null);
-    active = target;
-    await sleep(2000); // let the new rooms settle before measuring
-    const windowStart = Date.now();
-    listeners.send({ stats: true });
-    const before = sample(daemon.pid);
-    const othersBefore = [lk.server.proc.pid, listeners.proc.pid].map((pid) => procStat(pid).cpu);
-    const underrunBefore = await daemonUnderrunMs();
-    await listeners.next((e) => e.ev === 'stats' && e.t >= windowStart, 'stats reset');
-    await sleep(STEP_SECONDS * 1000);
-    const windowEnd = Date.now();
-    const after = sample(daemon.pid);
-    const [sfuCpu, listenersCpu] = [lk.server.proc.pid, listeners.proc.pid].map((pid, k) => ((procStat(pid).cpu - othersBefore[k]) / TICK / ((after.at - before.at) / 1000)) * 100);
-    const underrunAfter = await daemonUnderrunMs();
-    listeners.send({ stats: true });
-    const stats = (await listeners.next((e) => e.ev === 'stats' && e.t >= windowEnd, 'stats')).stats;
-    const gaps = listeners.events.filter((e) => e.ev === 'tone' && !e.first && e.t >= windowStart && e.t <= windowEnd).map((e) => e.gap_ms);
-    // Skip latency in up to 10 rooms at once.
-    const sampleRooms = [...Array(Math.min(10, active)).keys()];
-    const skips = await Promise.all(sampleRooms.map(async (i) => {
-      const from = listeners.events.length;
-      const t0 = Date.now();
-      await command(device(i), { type: 'skip_music' });
-      const ev = await listeners.next((e) => e.ev === 'tone' && e.room === room(i) && listeners.events.indexOf(e) >= from, `skip in ${room(i)}`, 20000).catch(() => undefined);
-      return ev ? ev.t - t0 : null;
-    })).then((xs) => xs.filter((x) => x !== null));
-    const wallS = (after.at - before.at) / 1000;
-    const roomMinutes = (active * wallS) / 60;
-    const silentMs = Object.values(stats).reduce((a, s) => a + s.silent * 10, 0);
-    const step = {
-      rooms: active,
-      daemon_cpu_pct: round(((after.daemonCpu - before.daemonCpu) / TICK / wallS) * 100),
-      // What shares the machine: the SFU and the listeners (not the daemon's cost, but its competition).
-      sfu_cpu_pct: round(sfuCpu),
-      listeners_cpu_pct: round(listenersCpu),
-      daemon_rss_mb: round(after.daemonRss),
-      ffmpeg_cpu_pct: round(((after.ffmpegCpu - before.ffmpegCpu) / TICK / wallS) * 100),
-      ffmpeg_rss_mb: round(after.ffmpegRss),
-      ffmpeg_processes: after.ffmpeg,
-      underrun_ms_per_room_min: round(silentMs / roomMinutes),
-      daemon_underrun_ms_per_room_min: round((underrunAfter - underrunBefore) / roomMinutes),
-      started_rooms: fresh.length,
-      start_reply_ms_p50: pct(replyMs, 50), start_reply_ms_p95: pct(replyMs, 95),
-      first_audio_ms_p50: pct(heardTtfa, 50), first_audio_ms_p95: pct(heardTtfa, 95),
-      rooms_without_audio: silentRooms,
-      skip_ms_p50: pct(skips, 50), skip_ms_p95: pct(skips, 95),
-      gap_ms_p50: pct(gaps, 50), gap_ms_max: gaps.length ? Math.max(...gaps) : null, song_changes: gaps.length,
-    };
-    step.daemon_cpu_pct_per_room = round(step.daemon_cpu_pct / active);
-    const prev = results.at(-1);
-    step.rss_mb_per_added_room = prev ? round((step.daemon_rss_mb - prev.daemon_rss_mb) / (active - prev.rooms)) : null;
-    results.push(step);
-    log(JSON.stringify(step));
-    writeReport(); // after every step, so a run cut short still leaves its numbers
-    if (silentRooms > 0) {
-      log(`${silentRooms} room(s) not heard within 60 s: stopping the ramp`);
-      break;
-    }
-    // The daemon's own lateness decides; listener-side silence on a shared 2-core machine also
-    // reflects the listeners' and the SFU's share of the CPU, so only gross silence stops the ramp.
-    if (step.daemon_underrun_ms_per_room_min > UNDERRUN_LIMIT_MS_PER_MIN || step.underrun_ms_per_room_min > 10 * UNDERRUN_LIMIT_MS_PER_MIN) {
-      log('underruns: stopping the ramp');
-      break;
-    }
-  }
+  const writeReport = () => {
+    const report = { date: started.toISOString(), machine, settings, steps: results, ...(soak ? { soak } : {}), ...(errors.length ? { errors } : {}) };
+    mkdirSync(dir, { recursive: true });
+    const json = join(dir, `${stamp}.json`);
+    writeFileSync(json, `${JSON.stringify(report, null, 2)}\n`);
+    writeChart(json);
+    md = table(report, `${stamp}.svg`);
+    writeFileSync(join(dir, `${stamp}.md`), md);
+    if (!BURSTS) writeFileSync(join(dir, 'latest.md'), md);
+  };
 
-  if (SOAK_MINUTES > 0 && results.length > 0) {
-    // Memory over time at the last step: the first minute is warm-up, growth is measured after it.
-    log(`soak: ${active} rooms for ${SOAK_MINUTES} min`);
-    const underrunStart = await daemonUnderrunMs();
-    const t0 = Date.now();
-    listeners.send({ stats: true });
-    const rss = [];
-    for (let m = 0; m <= SOAK_MINUTES; m++) {
-      if (m > 0) await sleep(60000);
-      rss.push(round(sample(daemon.pid).daemonRss));
-      log(`soak minute ${m}: daemon RSS ${rss.at(-1)} MB`);
-    }
-    const tEnd = Date.now();
-    listeners.send({ stats: true });
-    const stats = (await listeners.next((e) => e.ev === 'stats' && e.t >= tEnd, 'soak stats')).stats;
-    const roomMinutes = (active * (tEnd - t0)) / 60000;
-    soak = {
-      rooms: active,
-      minutes: SOAK_MINUTES,
-      daemon_rss_mb_by_minute: rss,
-      rss_growth_mb_after_first_minute: round(rss.at(-1) - rss[1 < rss.length ? 1 : 0]),
-      underrun_ms_per_room_min: round(Object.values(stats).reduce((a, s) => a + s.silent * 10, 0) / roomMinutes),
-      daemon_underrun_ms_per_room_min: round(((await daemonUnderrunMs()) - underrunStart) / roomMinutes),
+  /**
+   * One daemon with one audio setting: starts it, plays `steps` (a ramp, or one burst), stops it and
+   * lets the listeners leave its rooms. Returns false when the ramp stopped on underruns or rooms not heard.
+   */
+  const runUnit = async ({ frameMs, queueMs, steps, burst, tag }) => {
+    const httpPort = await stack.freeTcpPort();
+    const config = {
+      mqtt: { url: mqttUrl, baseTopic: 'bench', clientId: 'bench-daemon' },
+      livekit: { url: livekitUrl, apiKey: KEY, apiSecret: SECRET },
+      catalog: { location: catalog },
+      audio: { queueMs, frameMs },
+      sessions: { max: 1000, emptyRoomTimeoutMs: 0 },
+      http: { port: httpPort },
+      // A burst reads the daemon's `start timings` lines (debug: one per start, nothing per frame).
+      log: { level: burst ? 'debug' : 'warn' },
     };
-    log(JSON.stringify(soak));
-    writeReport();
+    const configFile = join(work, `config-${tag}.json`);
+    writeFileSync(configFile, JSON.stringify(config));
+    const daemonUnderrunMs = async () => {
+      const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+      const line = text.split('\n').find((l) => l.startsWith('music_bridge_underrun_seconds_total '));
+      return line ? Number(line.split(' ')[1]) * 1000 : 0;
+    };
+    const startTimings = [];
+    const online = new Promise((resolve) => (onOnline = resolve));
+    const nodeArgs = PROFILE ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [];
+    // The daemon's environment overrides its config file: the setting under test must not be overridden
+    // (other AUDIO_* variables pass, e.g. AUDIO_FADE_MS=0 to see what the click residue of a cut is).
+    const env = { ...process.env };
+    delete env.AUDIO_FRAME_MS;
+    delete env.AUDIO_QUEUE_MS;
+    delete env.LOG_LEVEL; // a burst needs debug for its start timings
+    daemon = spawn(process.execPath, [...nodeArgs, join(ROOT, 'dist', 'cli.js'), 'start', '--config', configFile], { stdio: ['ignore', 'pipe', 'inherit'], env });
+    const exited = new Promise((r) => daemon.once('exit', r));
+    createInterface({ input: daemon.stdout }).on('line', (l) => {
+      if (/"level":"(error|warn)"/.test(l)) log('daemon:', l.slice(0, 300));
+      if (!l.includes('"start timings"')) return;
+      try {
+        startTimings.push(JSON.parse(l));
+      } catch {}
+    });
+    const up = await Promise.race([online.then(() => true), exited.then(() => false), sleep(30000).then(() => false)]);
+    if (!up) {
+      errors.push({ frame_ms: frameMs, queue_ms: queueMs, error: 'the daemon did not come online (invalid audio setting?)' });
+      log(`frames ${frameMs} ms, queue ${queueMs} ms: the daemon did not come online; skipped`);
+      daemon.kill('SIGKILL');
+      await exited;
+      return true;
+    }
+    let active = 0;
+    let healthy = true;
+    const room = (i) => `bench-${tag}-room-${i}`;
+    const device = (i) => `bench-${tag}-dev-${i}`;
+    for (const target of steps) {
+      log(`${burst ? 'burst' : 'step'}: ${target} rooms (frames ${frameMs} ms, queue ${queueMs} ms, ${CONTENT})`);
+      const fresh = [];
+      for (let i = active; i < target; i++) fresh.push(i);
+      // Each listener is its device, as in production: the daemon's default room policy (member) checks that.
+      listeners.send({ join: fresh.map((i) => ({ room: room(i), identity: device(i) })) });
+      await Promise.all(fresh.map((i) => listeners.next((e) => e.ev === 'joined' && e.room === room(i), `join ${i}`)));
+      const timingsFrom = startTimings.length;
+      const replyMs = [];
+      const ttfa = await Promise.all(fresh.map(async (i) => {
+        const t0 = Date.now();
+        const r = await command(device(i), { type: 'start_continuous_music', session_id: room(i) });
+        if (!r.ok) throw new Error(`start ${i}: ${r.message}`);
+        replyMs.push(Date.now() - t0); // the reply follows the join and the publication of the track
+        const ev = await listeners.next((e) => e.ev === 'tone' && e.room === room(i) && e.first, `first audio in ${room(i)}`).catch(() => undefined);
+        if (!ev) log(`no audio heard in ${room(i)} within 60 s`);
+        return ev ? ev.t - t0 : null;
+      }));
+      const silentRooms = ttfa.filter((x) => x === null).length;
+      const heardTtfa = ttfa.filter((x) => x !== null);
+      active = target;
+      await sleep(2000); // let the new rooms settle before measuring
+      const windowStart = Date.now();
+      listeners.send({ stats: true });
+      const before = sample(daemon.pid);
+      const othersBefore = [lk.server.proc.pid, listeners.proc.pid].map((pid) => procStat(pid).cpu);
+      const underrunBefore = await daemonUnderrunMs();
+      await listeners.next((e) => e.ev === 'stats' && e.t >= windowStart, 'stats reset');
+      await sleep(STEP_SECONDS * 1000);
+      const windowEnd = Date.now();
+      const after = sample(daemon.pid);
+      const [sfuCpu, listenersCpu] = [lk.server.proc.pid, listeners.proc.pid].map((pid, k) => ((procStat(pid).cpu - othersBefore[k]) / TICK / ((after.at - before.at) / 1000)) * 100);
+      const underrunAfter = await daemonUnderrunMs();
+      listeners.send({ stats: true });
+      const stats = (await listeners.next((e) => e.ev === 'stats' && e.t >= windowEnd, 'stats')).stats;
+      const gaps = listeners.events.filter((e) => e.ev === 'tone' && !e.first && e.room.startsWith(`bench-${tag}-`) && e.t >= windowStart && e.t <= windowEnd).map((e) => e.gap_ms);
+      // Skip latency in up to SKIP_ROOMS rooms at once: from the command to the next song heard. With
+      // tones, the listener also measures the energy outside the two songs' tones around the change.
+      const sampleRooms = [...Array(Math.min(SKIP_ROOMS, active)).keys()];
+      const skipped = await Promise.all(sampleRooms.map(async (i) => {
+        const from = listeners.events.length;
+        if (CONTENT === 'tones') listeners.send({ watch: room(i) });
+        const t0 = Date.now();
+        await command(device(i), { type: 'skip_music' });
+        const ev = await listeners.next((e) => e.ev === 'tone' && e.room === room(i), `skip in ${room(i)}`, 20000, from).catch(() => undefined);
+        const click = CONTENT === 'tones' ? await listeners.next((e) => e.ev === 'click' && e.room === room(i), `click in ${room(i)}`, 20000, from).catch(() => undefined) : undefined;
+        return { ms: ev ? ev.t - t0 : null, residue: click?.residue_ratio ?? null };
+      }));
+      const skips = skipped.map((x) => x.ms).filter((x) => x !== null);
+      const residues = skipped.map((x) => x.residue).filter((x) => x !== null);
+      const wallS = (after.at - before.at) / 1000;
+      const roomMinutes = (active * wallS) / 60;
+      const silentMs = Object.entries(stats).filter(([r]) => r.startsWith(`bench-${tag}-`)).reduce((a, [, s]) => a + s.silent * 10, 0);
+      const step = {
+        frame_ms: frameMs, queue_ms: queueMs, content: CONTENT, song_seconds: SONG_SECONDS, ...(burst ? { burst: true } : {}),
+        rooms: active,
+        daemon_cpu_pct: round(((after.daemonCpu - before.daemonCpu) / TICK / wallS) * 100),
+        // What shares the machine: the SFU and the listeners (not the daemon's cost, but its competition).
+        sfu_cpu_pct: round(sfuCpu),
+        listeners_cpu_pct: round(listenersCpu),
+        daemon_rss_mb: round(after.daemonRss),
+        ffmpeg_cpu_pct: round(((after.ffmpegCpu - before.ffmpegCpu) / TICK / wallS) * 100),
+        ffmpeg_rss_mb: round(after.ffmpegRss),
+        ffmpeg_processes: after.ffmpeg,
+        underrun_ms_per_room_min: round(silentMs / roomMinutes),
+        daemon_underrun_ms_per_room_min: round((underrunAfter - underrunBefore) / roomMinutes),
+        started_rooms: fresh.length,
+        start_reply_ms_p50: pct(replyMs, 50), start_reply_ms_p95: pct(replyMs, 95),
+        first_audio_ms_p50: pct(heardTtfa, 50), first_audio_ms_p95: pct(heardTtfa, 95),
+        rooms_without_audio: silentRooms,
+        skip_ms_p50: pct(skips, 50), skip_ms_p95: pct(skips, 95),
+        // Energy outside the songs' tones around a skip, over the music's level (the integration test's bound is 0.25).
+        click_residue_p50: pct(residues, 50), click_residue_max: residues.length ? Math.max(...residues) : null,
+        gap_ms_p50: pct(gaps, 50), gap_ms_max: gaps.length ? Math.max(...gaps) : null, song_changes: gaps.length,
+      };
+      step.daemon_cpu_pct_per_room = round(step.daemon_cpu_pct / active);
+      const prev = results.at(-1);
+      step.rss_mb_per_added_room = prev && prev.frame_ms === frameMs && prev.queue_ms === queueMs && !burst && active > prev.rooms ? round((step.daemon_rss_mb - prev.daemon_rss_mb) / (active - prev.rooms)) : null;
+      const phases = startTimings.slice(timingsFrom);
+      if (burst) {
+        step.start_timings = phases.length;
+        step.start_phases_ms = Object.fromEntries(START_PHASES.map((ph) => {
+          const xs = phases.map((l) => l[`${ph}_ms`]).filter((x) => typeof x === 'number');
+          return [ph, { p50: pct(xs, 50), p95: pct(xs, 95) }];
+        }));
+      }
+      results.push(step);
+      log(JSON.stringify(step));
+      writeReport(); // after every step, so a run cut short still leaves its numbers
+      if (silentRooms > 0) {
+        log(`${silentRooms} room(s) not heard within 60 s: stopping the ramp`);
+        healthy = false;
+        break;
+      }
+      // The daemon's own lateness decides; listener-side silence on a shared 2-core machine also
+      // reflects the listeners' and the SFU's share of the CPU, so only gross silence stops the ramp.
+      if (step.daemon_underrun_ms_per_room_min > UNDERRUN_LIMIT_MS_PER_MIN || step.underrun_ms_per_room_min > 10 * UNDERRUN_LIMIT_MS_PER_MIN) {
+        log('underruns: stopping the ramp');
+        healthy = false;
+        break;
+      }
+    }
+
+    if (SOAK_MINUTES > 0 && !burst && results.length > 0) {
+      // Memory over time at the last step: the first minute is warm-up, growth is measured after it.
+      log(`soak: ${active} rooms for ${SOAK_MINUTES} min`);
+      const underrunStart = await daemonUnderrunMs();
+      const t0 = Date.now();
+      listeners.send({ stats: true });
+      const rss = [];
+      for (let m = 0; m <= SOAK_MINUTES; m++) {
+        if (m > 0) await sleep(60000);
+        rss.push(round(sample(daemon.pid).daemonRss));
+        log(`soak minute ${m}: daemon RSS ${rss.at(-1)} MB`);
+      }
+      const tEnd = Date.now();
+      listeners.send({ stats: true });
+      const stats = (await listeners.next((e) => e.ev === 'stats' && e.t >= tEnd, 'soak stats')).stats;
+      const roomMinutes = (active * (tEnd - t0)) / 60000;
+      soak = {
+        rooms: active,
+        minutes: SOAK_MINUTES,
+        daemon_rss_mb_by_minute: rss,
+        rss_growth_mb_after_first_minute: round(rss.at(-1) - rss[1 < rss.length ? 1 : 0]),
+        underrun_ms_per_room_min: round(Object.values(stats).reduce((a, s) => a + s.silent * 10, 0) / roomMinutes),
+        daemon_underrun_ms_per_room_min: round(((await daemonUnderrunMs()) - underrunStart) / roomMinutes),
+      };
+      log(JSON.stringify(soak));
+      writeReport();
+    }
+
+    // The next unit starts from an idle machine: this daemon and its rooms go.
+    daemon.kill('SIGTERM');
+    const stopped = await Promise.race([exited.then(() => true), sleep(20000).then(() => false)]);
+    if (!stopped) {
+      daemon.kill('SIGKILL');
+      await exited;
+    }
+    const rooms = [...Array(active).keys()].map(room);
+    const leaveFrom = listeners.events.length;
+    listeners.send({ leave: rooms });
+    await listeners.next((e) => e.ev === 'left', 'listeners left', 60000, leaveFrom);
+    return healthy;
+  };
+
+  let n = 0;
+  for (const { frameMs, queueMs } of combos) {
+    if (BURSTS) {
+      for (const size of BURSTS) await runUnit({ frameMs, queueMs, steps: [size], burst: true, tag: `u${n++}` });
+    } else {
+      await runUnit({ frameMs, queueMs, steps: STEPS, burst: false, tag: `u${n++}` });
+    }
   }
+  if (results.length === 0) writeReport();
 
   listeners.send({ quit: true });
-  daemon.kill('SIGTERM');
-  await new Promise((r) => daemon.once('exit', r));
   await client.endAsync();
   await Promise.all([mosq.server.stop(), lk.server.stop()]);
   rmSync(work, { recursive: true, force: true });
@@ -283,19 +396,34 @@ function round(x) {
   return Math.round(x * 10) / 10;
 }
 
-function table(r) {
+function table(r, chart) {
   const cols = [
+    ['frame_ms', 'Frame ms'], ['queue_ms', 'Queue ms'],
     ['rooms', 'Rooms'], ['daemon_cpu_pct', 'Daemon CPU %'], ['daemon_cpu_pct_per_room', 'CPU %/room'], ['daemon_rss_mb', 'Daemon RSS MB'], ['rss_mb_per_added_room', 'RSS MB/added room'],
     ['ffmpeg_cpu_pct', 'ffmpeg CPU %'], ['ffmpeg_rss_mb', 'ffmpeg RSS MB'], ['sfu_cpu_pct', 'LiveKit CPU %'], ['listeners_cpu_pct', 'Listeners CPU %'], ['underrun_ms_per_room_min', 'Silence heard ms/room-min'], ['daemon_underrun_ms_per_room_min', 'Daemon late ms/room-min'],
     ['started_rooms', 'Started at once'], ['rooms_without_audio', 'Rooms not heard'], ['start_reply_ms_p50', 'Start reply p50 ms'],
     ['first_audio_ms_p50', 'First audio p50 ms'], ['first_audio_ms_p95', 'p95'], ['skip_ms_p50', 'Skip p50 ms'], ['skip_ms_p95', 'p95'],
-    ['gap_ms_p50', 'Gap p50 ms'], ['gap_ms_max', 'Gap max ms'],
+    ['click_residue_max', 'Click residue max'], ['gap_ms_p50', 'Gap p50 ms'], ['gap_ms_max', 'Gap max ms'],
   ];
+  const st = r.settings;
   const head = `| ${cols.map((c) => c[1]).join(' | ')} |\n|${cols.map(() => '---').join('|')}|\n`;
-  const rows = r.steps.map((s) => `| ${cols.map((c) => s[c[0]] ?? '-').join(' | ')} |`).join('\n');
-  return `# Benchmark ${r.date}\n\nMachine: ${r.machine.cores} cores (${r.machine.cpu}), ${r.machine.memory_gb} GB, Node ${r.machine.node}. ` +
-    `Frames ${r.settings.frame_ms} ms, queue ${r.settings.queue_ms} ms, ${r.settings.step_seconds} s per step, ${r.settings.song_seconds} s songs. ` +
-    `Daemon, listeners, LiveKit and Mosquitto share the machine.\n\n${head}${rows}\n` +
+  // Steps of runs before the matrix carry no frame/queue of their own: the run's settings apply.
+  const rows = r.steps.map((s) => `| ${cols.map((c) => s[c[0]] ?? (c[0] === 'frame_ms' ? st.frame_ms : c[0] === 'queue_ms' ? st.queue_ms : undefined) ?? '-').join(' | ')} |`).join('\n');
+  const audio = st.frames_ms ? `Frames ${st.frames_ms.join(', ')} ms × queue ${st.queues_ms.join(', ')} ms (a fresh daemon each)` : `Frames ${st.frame_ms} ms, queue ${st.queue_ms} ms`;
+  const bursts = r.steps.filter((s) => s.start_phases_ms);
+  const phases = ['join_slot', 'token', 'connected', 'published', 'decoder', 'first_frame', 'total'];
+  const burstTable = bursts.length
+    ? `\nWhere a start's time goes: the daemon's \`start timings\` lines, ms per phase, p50 / p95 (join_slot: waiting for a join slot; ` +
+      `token: minting it; connected: signalling + ICE/DTLS; published: the track; decoder: spawning the first ffmpeg; first_frame: the first frame captured).\n\n` +
+      `| Frame ms | Queue ms | Started at once | Lines | First audio p50 / p95 | ${phases.join(' | ')} |\n|${['', '', '', '', '', ...phases].map(() => '---').join('|')}|\n` +
+      bursts.map((s) => `| ${s.frame_ms} | ${s.queue_ms} | ${s.started_rooms} | ${s.start_timings} | ${s.first_audio_ms_p50 ?? '-'} / ${s.first_audio_ms_p95 ?? '-'} | ` +
+        `${phases.map((p) => `${s.start_phases_ms[p].p50 ?? '-'} / ${s.start_phases_ms[p].p95 ?? '-'}`).join(' | ')} |`).join('\n') + '\n'
+    : '';
+  return `# Benchmark ${r.date}\n\nMachine: ${r.machine.cores} cores (${r.machine.cpu}), ${r.machine.memory_gb} GB, Node ${r.machine.node}${r.machine.load_1m_before !== undefined ? `, load ${r.machine.load_1m_before} before the run` : ''}. ` +
+    `${audio}, ${st.step_seconds} s per step, ${st.song_seconds} s songs (${st.content ?? 'tones'}). ` +
+    `Daemon, listeners, LiveKit and Mosquitto share the machine.\n\n${chart ? `![CPU per room, silence heard and first audio against rooms](${chart})\n\n` : ''}${head}${rows}\n` +
+    burstTable +
+    (r.errors?.length ? `\nNot run: ${r.errors.map((e) => `frames ${e.frame_ms} ms / queue ${e.queue_ms} ms (${e.error})`).join('; ')}.\n` : '') +
     (r.soak ? `\nSoak: ${r.soak.rooms} rooms for ${r.soak.minutes} min; daemon RSS by minute ${r.soak.daemon_rss_mb_by_minute.join(', ')} MB ` +
       `(growth after the first minute ${r.soak.rss_growth_mb_after_first_minute} MB); silence heard ${r.soak.underrun_ms_per_room_min} ms/room-min, ` +
       `daemon late ${r.soak.daemon_underrun_ms_per_room_min} ms/room-min.\n` : '');

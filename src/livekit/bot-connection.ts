@@ -1,6 +1,7 @@
 import { DisconnectReason, Room, RoomEvent, type RoomOptions } from '@livekit/rtc-node';
 import { EventEmitter } from 'eventemitter3';
 import { errorFields, type Logger } from '../ops/logger';
+import { startTimings } from '../ops/start-timings';
 import type { PublishingParticipant } from './music-track';
 import { onlyRoomEventsFor } from './room-events';
 import { withTimeLimit } from './time-limit';
@@ -153,6 +154,7 @@ export class BotConnection extends EventEmitter<BotConnectionEvents> {
     await afterAbandonedJoinsOf(o.room, 2 * o.timeoutMs, signal, o.log);
     const token = await botToken(o);
     if (signal.aborted) throw abortReason(signal);
+    startTimings.mark(o.room, 'token');
     const room = o.createRoom ? o.createRoom() : new Room();
     onlyRoomEventsFor(room);
     // The bot publishes only; it never subscribes to the other participants' audio.
@@ -184,6 +186,7 @@ export class BotConnection extends EventEmitter<BotConnectionEvents> {
       await disconnectSilently(room, leaveTimeoutMs, o.log);
       throw signal.aborted ? abortReason(signal) : new Error('connected without a local participant');
     }
+    startTimings.mark(o.room, 'connected');
     return new BotConnection(room, room.localParticipant, leaveTimeoutMs);
   }
 

@@ -1,6 +1,7 @@
 import type { EventEmitter } from 'eventemitter3';
 import type { PcmFormat } from '../audio/pcm-format';
 import { errorFields, type Logger } from '../ops/logger';
+import { startTimings } from '../ops/start-timings';
 import { BotConnection, type BotConnectionEvents, type RtcRoom } from './bot-connection';
 import { abortReason, type InFlightGauge, JoinSlots } from './join-slots';
 import { type AudioOutputFactory, MusicTrack } from './music-track';
@@ -45,6 +46,7 @@ export function createRoomJoiner(o: RoomJoinerOptions): JoinRoom {
   const slots = new JoinSlots(o.maxJoinsInFlight, o.inFlight);
   return async (room, signal) => {
     const release = await slots.acquire(signal);
+    startTimings.mark(room, 'join_slot');
     const log = o.log.child({ room });
     try {
       log.debug('joining room', { joins_in_flight: slots.inFlight, joins_waiting: slots.queued });
@@ -68,6 +70,7 @@ export function createRoomJoiner(o: RoomJoinerOptions): JoinRoom {
       try {
         await track.publish();
         if (signal.aborted) throw abortReason(signal);
+        startTimings.mark(room, 'published');
       } catch (err) {
         await track.unpublish();
         await connection.leave().catch((e: unknown) => log.warn('leaving the room after a failed publish failed', errorFields(e)));

@@ -4,6 +4,7 @@ import type { Song, SongQuery } from '../catalog/song';
 import { failureFields } from '../audio/failure';
 import { errorFields, type Logger } from '../ops/logger';
 import { redactUrl } from '../ops/redact';
+import { startTimings } from '../ops/start-timings';
 import { PlaybackMachine, sameQuery, type PlaybackCommand, type PlaybackState, type Transition } from '../player/playback-machine';
 import { Player, type OutageOptions } from '../player/player';
 import type { DecoderFactory } from '../player/types';
@@ -172,6 +173,7 @@ export class RoomSession extends EventEmitter<SessionEvents> {
     if (t.effect !== 'open') return this.restarted(t, switching);
     this.current = 'joining';
     this.emitStatus();
+    startTimings.begin(this.deps.room);
     const presence = await ResilientRoom.open({
       room: this.deps.room,
       join: this.deps.join,
@@ -192,7 +194,7 @@ export class RoomSession extends EventEmitter<SessionEvents> {
     });
     presence.on('ended', (reason, error) => this.requestEnd(reason, error));
 
-    const player = new Player(this.machine.playlist!, presence.sink, this.deps.openDecoder, {
+    const player = new Player(this.machine.playlist!, presence.sink, startTimings.marking(this.deps.room, 'decoder', this.deps.openDecoder), {
       frameSamples: this.deps.frameSamples,
       channels: this.deps.channels,
       fadeSamples: this.deps.fadeSamples,
@@ -340,6 +342,8 @@ export class RoomSession extends EventEmitter<SessionEvents> {
     this.deps.counters?.songsStarted.inc();
     this.song = song;
     this.deps.log.info('song started', { song: song.id, title: song.title });
+    const timings = startTimings.finish(this.deps.room, 'first_frame');
+    if (timings) this.deps.log.debug('start timings', timings);
     this.notify({ type: 'music_playback_started', title: song.title, language: song.language, song_id: song.id });
     this.emitStatus();
   }
