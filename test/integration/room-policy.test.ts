@@ -3,6 +3,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { startAclBroker } from '../support/acl-broker';
 import { Daemon } from '../support/daemon';
 import { Listener } from '../support/listener';
+import { testScope } from '../support/scope';
 import { hzOf } from '../support/stack';
 import { Observations } from '../support/waiter';
 
@@ -16,6 +17,26 @@ interface Device {
   client: MqttClient;
   seen: Observations<{ topic: string; text: string }>;
   command(body: Record<string, unknown>): Promise<Record<string, unknown>>;
+}
+
+/**
+ * B's room keeps playing B's pop after A's attempt: from `mark`, 3 s of frames (counted, not
+ * timed) without a silent stretch, without A's rock, and the bot never leaves or rejoins.
+ */
+async function bKeepsPlaying(listener: Listener, mark: number): Promise<void> {
+  let frames = 0;
+  await listener.lines.until((items) => (frames = items.slice(mark).filter((h) => h.rms !== undefined).length) >= 300, '3 s more of B\'s room', 20000);
+  const heard = listener.lines.items.slice(mark);
+  const audio = heard.filter((h) => h.rms !== undefined);
+  expect(audio.filter((h) => Math.abs((h.hz ?? 0) - ROCK) <= 12 && h.rms! > 0.02)).toEqual([]);
+  let silent = 0;
+  let longest = 0;
+  for (const h of audio) longest = Math.max(longest, (silent = h.rms! < 0.005 ? silent + 1 : 0));
+  expect(longest).toBeLessThan(10); // no gap of 100 ms or more
+  expect(heard.filter((h) => (h.event === 'participant_left' || h.event === 'participant_joined') && h.identity === BOT)).toEqual([]);
+  expect(heard.filter((h) => h.event === 'data' && JSON.stringify(h.message).includes('rock'))).toEqual([]);
+  await listener.hearTone(POP, 'B\'s pop still playing', mark);
+  expect(frames).toBeGreaterThanOrEqual(300);
 }
 
 /**
@@ -77,25 +98,6 @@ describe('room policy, with the shipped ACL in force', () => {
     return l;
   }
 
-  /**
-   * B's room keeps playing B's pop after A's attempt: from `mark`, 3 s of frames (counted, not
-   * timed) without a silent stretch, without A's rock, and the bot never leaves or rejoins.
-   */
-  async function bKeepsPlaying(listener: Listener, mark: number): Promise<void> {
-    let frames = 0;
-    await listener.lines.until((items) => (frames = items.slice(mark).filter((h) => h.rms !== undefined).length) >= 300, '3 s more of B\'s room', 20000);
-    const heard = listener.lines.items.slice(mark);
-    const audio = heard.filter((h) => h.rms !== undefined);
-    expect(audio.filter((h) => Math.abs((h.hz ?? 0) - ROCK) <= 12 && h.rms! > 0.02)).toEqual([]);
-    let silent = 0;
-    let longest = 0;
-    for (const h of audio) longest = Math.max(longest, (silent = h.rms! < 0.005 ? silent + 1 : 0));
-    expect(longest).toBeLessThan(10); // no gap of 100 ms or more
-    expect(heard.filter((h) => (h.event === 'participant_left' || h.event === 'participant_joined') && h.identity === BOT)).toEqual([]);
-    expect(heard.filter((h) => h.event === 'data' && JSON.stringify(h.message).includes('rock'))).toEqual([]);
-    await listener.hearTone(POP, 'B\'s pop still playing', mark);
-    expect(frames).toBeGreaterThanOrEqual(300);
-  }
 
   test('member: A naming the room B is in gets room_not_allowed; B\'s music plays on; A plays in its own room (any MAC spelling)', async () => {
     const bridge = await daemon({ roomPolicy: 'member' });
@@ -166,4 +168,39 @@ describe('room policy, with the shipped ACL in force', () => {
     expect(everything).toContain(`mqtt://127.0.0.1:${port}`);
     expect(everything).not.toContain(password);
   }, 60000);
+});
+
+/**
+ * The same attempts with no broker ACL (the test broker is anonymous): the bridge's own checks hold.
+ * A cannot play into B's room (member), and where every room is open (any), A naming the room in
+ * which B's music plays gets room_busy and B's session is untouched (one bot identity per room: a
+ * second session there would have kicked B's).
+ */
+describe('room policy and room_busy, without a broker ACL', () => {
+  const scope = testScope();
+
+  test('member: A naming the room B is in gets room_not_allowed; B\'s music plays on', async () => {
+    const { app } = await scope.daemon({ livekit: { roomPolicy: 'member' } });
+    const roomB = `${randomUUID()}_${B}_voice`;
+    const bInRoom = await scope.listen(roomB, B);
+    expect(await app.command(B, { type: 'start_continuous_music', language: 'English', genre: 'pop', session_id: roomB })).toMatchObject({ ok: true });
+    await bInRoom.hearTone(POP, 'B\'s pop in B\'s room');
+    const mark = bInRoom.mark;
+    expect(await app.command(A, { type: 'start_continuous_music', language: 'English', genre: 'rock', session_id: roomB })).toMatchObject({ ok: false, error: 'room_not_allowed' });
+    await bKeepsPlaying(bInRoom, mark);
+  }, 90000);
+
+  test('any: A naming the room where B\'s music plays gets room_busy; B\'s music plays on, A\'s stop does not end it', async () => {
+    const { app } = await scope.daemon({ livekit: { roomPolicy: 'any' } });
+    const room = `shared-${randomBytes(4).toString('hex')}`;
+    const l = await scope.listen(room);
+    expect(await app.command(B, { type: 'start_continuous_music', language: 'English', genre: 'pop', session_id: room })).toMatchObject({ ok: true });
+    await l.hearTone(POP, 'B\'s pop');
+    const mark = l.mark;
+    const busy = await app.command(A, { type: 'start_continuous_music', language: 'English', genre: 'rock', session_id: room });
+    expect(busy).toMatchObject({ ok: false, error: 'room_busy' });
+    expect(await app.command(A, { type: 'stop_continuous_music', session_id: room })).toMatchObject({ ok: true, message: 'Music streaming is not active' });
+    await bKeepsPlaying(l, mark);
+    expect(await app.command(B, { type: 'get_status' })).toMatchObject({ ok: true, state: { state: 'playing', room } });
+  }, 90000);
 });

@@ -9,7 +9,7 @@ import { AppClient } from './mqtt-client';
 export function testScope(): {
   defer: (stop: () => Promise<unknown> | unknown) => void;
   daemon: (overrides?: DaemonConfig) => Promise<{ daemon: Daemon; app: AppClient }>;
-  listen: (room: string) => Promise<Listener>;
+  listen: (room: string, identity?: string) => Promise<Listener>;
 } {
   const stops: Array<() => Promise<unknown> | unknown> = [];
   afterEach(async () => {
@@ -27,8 +27,8 @@ export function testScope(): {
       defer(() => app.close());
       return { daemon, app };
     },
-    listen: async (room) => {
-      const l = await Listener.join(room);
+    listen: async (room, identity) => {
+      const l = await Listener.join(room, { identity });
       defer(() => l.stop());
       return l;
     },
