@@ -12,6 +12,7 @@ import { LiveKitRoomMembers } from './livekit/room-members';
 import { stopSdkLogForwarding } from './livekit/sdk-logs';
 import { ControlPlane } from './mqtt/control-plane';
 import { normaliseDeviceId } from './mqtt/device-id';
+import { instanceIdOf } from './mqtt/instances';
 import { type HealthChecks, OpsHttpServer } from './ops/http-server';
 import { errorFields, type Logger } from './ops/logger';
 import { Metrics } from './ops/metrics';
@@ -87,6 +88,7 @@ export function createApp(config: AppConfig, redacted: Record<string, unknown>, 
     return link;
   };
 
+  const instance = instanceIdOf(config.bridge.instanceId, config.mqtt.clientId);
   const lk = { url: config.livekit.url, apiKey: config.livekit.apiKey, apiSecret: config.livekit.apiSecret };
   if (config.livekit.roomPolicy === 'any') log.warn('livekit.roomPolicy is "any": every device may play into every room (local development only)');
   const registry: SessionRegistry = new SessionRegistry({
@@ -113,11 +115,16 @@ export function createApp(config: AppConfig, redacted: Record<string, unknown>, 
     maxSessions: config.sessions.max,
     queueLimit: config.sessions.queueLimit,
     maxRememberedDevices: config.sessions.maxRememberedDevices,
+    keepOnShutdown: config.sessions.resume,
     log,
-    createSession: (device, room): RoomSession =>
+    createSession: (device, room, seq): RoomSession =>
       new RoomSession({
         device,
         room,
+        instance,
+        seq,
+        frameMs: config.audio.frameMs,
+        positionIntervalMs: config.sessions.positionIntervalMs,
         log: log.child({ device, room }),
         join,
         catalog: () => catalog.current,
@@ -130,8 +137,9 @@ export function createApp(config: AppConfig, redacted: Record<string, unknown>, 
         rejoinTimeoutMs: config.sessions.rejoinTimeoutMs,
         emptyRoomTimeoutMs: config.sessions.emptyRoomTimeoutMs,
         counters: metrics,
-        openDecoder: (song) =>
+        openDecoder: (song, startMs) =>
           new SongDecoder(song.url, {
+            startMs,
             format,
             ffmpegPath,
             readAheadMs: config.audio.readAheadMs,

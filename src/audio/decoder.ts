@@ -13,6 +13,8 @@ export interface DecoderOptions {
   stallMs: number;
   /** Network read timeout for http(s) sources. */
   networkTimeoutMs: number;
+  /** Start this far into the song, ms (resume; ffmpeg's input seek). The caller bounds it to the song. */
+  startMs?: number;
 }
 
 /**
@@ -47,7 +49,7 @@ export class SongDecoder {
     const input = toFfmpegInput(url);
     this.command = ffmpeg(input)
       .setFfmpegPath(opts.ffmpegPath)
-      .inputOptions(inputOptions(input, opts.networkTimeoutMs))
+      .inputOptions(inputOptions(input, opts.networkTimeoutMs, opts.startMs))
       .noVideo()
       .audioCodec('pcm_s16le')
       .audioChannels(opts.format.channels)
@@ -128,8 +130,14 @@ function isHttp(input: string): boolean {
   return /^https?:\/\//i.test(input);
 }
 
-function inputOptions(input: string, networkTimeoutMs: number): string[] {
+/** Longest seek accepted, ms: beyond any song (a hostile or corrupt offset decodes nothing, quickly). */
+const MAX_SEEK_MS = 24 * 3600 * 1000;
+
+export function inputOptions(input: string, networkTimeoutMs: number, startMs = 0): string[] {
   const opts = ['-nostdin', '-hide_banner'];
+  // -ss before -i is an input seek: ffmpeg starts decoding there instead of decoding up to it.
+  const seek = Number.isFinite(startMs) ? Math.min(Math.max(0, Math.floor(startMs)), MAX_SEEK_MS) : 0;
+  if (seek > 0) opts.push('-ss', (seek / 1000).toFixed(3));
   if (isHttp(input)) {
     // rw_timeout is in microseconds; reconnect options let a CDN hiccup resume mid-song.
     opts.push('-rw_timeout', String(networkTimeoutMs * 1000), '-reconnect', '1', '-reconnect_streamed', '1', '-reconnect_delay_max', '2');

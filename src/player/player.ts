@@ -32,6 +32,10 @@ export interface PlayerOptions {
   retireTimeoutMs?: number;
   /** Pause before the second rebuild of a failing output, doubling up to 2 s. Default 100 ms. */
   outputRetryMs?: number;
+  /** Length of one frame, ms: `positionMs` counts the captured frames of the song in it. Default 0. */
+  frameMs?: number;
+  /** Resume (continuity): the first song, when it is this one, starts at `ms` (the decoder seeks). */
+  startAt?: { songId: string; ms: number };
 }
 
 /** Captures that may fail in a row, each followed by a rebuilt track, before the player gives up. */
@@ -88,6 +92,10 @@ export class Player extends EventEmitter<PlayerEvents> {
   private outputFailures = 0;
   private outputBroken: Error | undefined;
   private signalStop: () => void = () => undefined;
+  // Continuity: where the current song is, counted from the frames captured (not decoded).
+  private songFrames = 0;
+  private songOffsetMs = 0;
+  private startAt: { songId: string; ms: number } | undefined;
   private readonly stopSignal = new Promise<void>((resolve) => (this.signalStop = resolve));
 
   constructor(
@@ -101,6 +109,12 @@ export class Player extends EventEmitter<PlayerEvents> {
     this.gain = new Gain(opts.volume ?? 100);
     this.fader = new Fader(opts.fadeSamples ?? opts.frameSamples / this.channels, this.channels);
     this.crossfadeFrames = Math.max(0, opts.crossfadeFrames ?? 0);
+    this.startAt = opts.startAt;
+  }
+
+  /** Position in the current song, ms: its start offset plus the frames of it captured so far. */
+  get positionMs(): number {
+    return this.songOffsetMs + this.songFrames * (this.opts.frameMs ?? 0);
   }
 
   get running(): boolean {
@@ -229,6 +243,7 @@ export class Player extends EventEmitter<PlayerEvents> {
     let decoder: Decoder;
     try {
       decoder = this.takeDecoder(song);
+      this.songFrames = 0; // continuity: position restarts with every song
     } catch (err) {
       return { kind: 'failed', error: asError(err), handover };
     }
@@ -281,6 +296,7 @@ export class Player extends EventEmitter<PlayerEvents> {
           frame = new Int16Array(this.opts.frameSamples); // a song shorter than the crossfade: the tail fades out alone
         }
         await this.output(mixing() ? this.mixTail(tail!, frame) : frame);
+        this.songFrames++;
         if (frames++ === 0) this.emit('songStarted', song);
       }
       await decoder.finished;
@@ -362,6 +378,11 @@ export class Player extends EventEmitter<PlayerEvents> {
   }
 
   private takeDecoder(song: Song): Decoder {
+    // Continuity: the first song of a resumed session starts where it was.
+    const seek = this.startAt?.songId === song.id ? this.startAt.ms : 0;
+    this.startAt = undefined;
+    this.songOffsetMs = seek;
+    if (seek > 0) return this.openDecoder(song, seek);
     const p = this.prefetched;
     this.prefetched = undefined;
     if (p && p.song.id === song.id) return p.decoder;
