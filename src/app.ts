@@ -10,9 +10,10 @@ import { MusicTrack } from './livekit/music-track';
 import { LiveKitRoomFinder } from './livekit/room-finder';
 import { LiveKitRoomMembers } from './livekit/room-members';
 import { stopSdkLogForwarding } from './livekit/sdk-logs';
-import { ControlPlane } from './mqtt/control-plane';
+import { ControlPlane, tlsOptions } from './mqtt/control-plane';
 import { normaliseDeviceId } from './mqtt/device-id';
 import { instanceIdOf } from './mqtt/instances';
+import { readSavedStatuses } from './mqtt/saved-statuses';
 import { type HealthChecks, OpsHttpServer } from './ops/http-server';
 import { errorFields, type Logger } from './ops/logger';
 import { Metrics } from './ops/metrics';
@@ -24,6 +25,7 @@ import { SessionRegistry } from './session/registry';
 import type { RoomJoiner, RoomLink } from './session/room-link';
 import { RoomPolicy } from './session/room-policy';
 import { RoomResolver } from './session/room-resolver';
+import { resumeSessions } from './session/resume';
 import { RoomSession } from './session/room-session';
 import type { DeviceStatus } from './session/status';
 
@@ -91,21 +93,23 @@ export function createApp(config: AppConfig, redacted: Record<string, unknown>, 
   const instance = instanceIdOf(config.bridge.instanceId, config.mqtt.clientId);
   const lk = { url: config.livekit.url, apiKey: config.livekit.apiKey, apiSecret: config.livekit.apiSecret };
   if (config.livekit.roomPolicy === 'any') log.warn('livekit.roomPolicy is "any": every device may play into every room (local development only)');
+  const members = new LiveKitRoomMembers({ ...lk, timeoutMs: config.livekit.connectTimeoutMs });
+  const policy = new RoomPolicy({
+    policy: config.livekit.roomPolicy,
+    pattern: config.livekit.roomPattern,
+    identityTemplate: config.livekit.deviceIdentityTemplate,
+    botIdentity: config.livekit.botIdentity,
+    members,
+    deviceOf: (identity) => {
+      const id = normaliseDeviceId(identity);
+      return id.ok ? id.id : undefined;
+    },
+  });
   const registry: SessionRegistry = new SessionRegistry({
     rooms: new RoomResolver({
       strategy: config.livekit.roomStrategy,
       template: config.livekit.roomTemplate,
-      policy: new RoomPolicy({
-        policy: config.livekit.roomPolicy,
-        pattern: config.livekit.roomPattern,
-        identityTemplate: config.livekit.deviceIdentityTemplate,
-        botIdentity: config.livekit.botIdentity,
-        members: new LiveKitRoomMembers({ ...lk, timeoutMs: config.livekit.connectTimeoutMs }),
-        deviceOf: (identity) => {
-          const id = normaliseDeviceId(identity);
-          return id.ok ? id.id : undefined;
-        },
-      }),
+      policy,
       finder: new LiveKitRoomFinder({
         ...lk,
         identityTemplate: config.livekit.deviceIdentityTemplate,
@@ -164,12 +168,37 @@ export function createApp(config: AppConfig, redacted: Record<string, unknown>, 
   };
   const http = config.http.port > 0 ? new OpsHttpServer({ host: config.http.host, port: config.http.port, metrics, health, log }) : undefined;
 
+  /** Reads the retained statuses and queues the resumes (not awaited: joins run meanwhile). */
+  async function startResumes(): Promise<void> {
+    let saved;
+    try {
+      saved = await readSavedStatuses({ ...config.mqtt, tls: tlsOptions(config.mqtt), timeoutMs: config.sessions.resumeReadTimeoutMs });
+    } catch (err) {
+      log.warn('could not read the saved sessions; nothing resumed', errorFields(err));
+      return;
+    }
+    log.info('saved sessions read', { statuses: saved.statuses.size, bridge: saved.availability ?? null, complete: saved.complete });
+    void resumeSessions(registry, saved.statuses, {
+      instance,
+      maxAgeMs: config.sessions.resumeMaxAgeSeconds * 1000,
+      catalog: () => catalog.current,
+      members,
+      botIdentity: config.livekit.botIdentity,
+      policy,
+      // Another instance's state is taken over only when no bridge says it is online.
+      ownerGone: () => saved.availability !== 'online',
+      log,
+    }).catch((err: unknown) => log.error('resume failed', errorFields(err)));
+  }
+
   let stopping: Promise<void> | undefined;
   return {
     registry,
     async start() {
       await catalog.start();
       await http?.start();
+      // Continuity: saved sessions are queued before commands are let in (see resume.ts).
+      if (config.sessions.resume) await startResumes();
       await control.start();
       log.info('music-bridge started', { version: VERSION });
     },

@@ -246,8 +246,8 @@ function canonicalOrThrow(device: string): string {
   return id.id;
 }
 
-/** TLS material for mqtts:// / wss:// brokers, read once at start-up. */
-function tlsOptions(o: ControlPlaneOptions): Partial<IClientOptions> {
+/** TLS material for mqtts:// / wss:// brokers, read once at start-up (exported for the resume reader). */
+export function tlsOptions(o: Pick<ControlPlaneOptions, 'caFile' | 'certFile' | 'keyFile' | 'rejectUnauthorized'>): Partial<IClientOptions> {
   const read = (file: string) => (file ? readFileSync(file) : undefined);
   return { ca: read(o.caFile), cert: read(o.certFile), key: read(o.keyFile), rejectUnauthorized: o.rejectUnauthorized };
 }

@@ -1,7 +1,9 @@
 import { inputOptions } from '../../src/audio/decoder';
+import { Catalog } from '../../src/catalog/catalog';
 import type { Song } from '../../src/catalog/song';
 import { Playlist } from '../../src/player/playlist';
 import { SessionRegistry, type CommandResult } from '../../src/session/registry';
+import { resumeSessions } from '../../src/session/resume';
 import { RoomResolver } from '../../src/session/room-resolver';
 import { RoomSession, type SessionDeps } from '../../src/session/room-session';
 import { parseDurableState, resumePoint, RESUME_LIST_LIMIT, type ResumePoint } from '../../src/session/session-state';
@@ -289,5 +291,83 @@ describe('resume through the registry', () => {
     await reg.shutdown();
     expect((await reg.resume('dev1', 'room1', point(), async () => undefined)).code).toBe('shutting_down');
     expect(joiner.calls).toBe(0);
+  });
+});
+
+describe('start-up resume (resumeSessions)', () => {
+  const NOW = Date.parse('2026-11-25T10:00:30.000Z');
+  function resumeWith(saved: Record<string, unknown>, over: Partial<Parameters<typeof resumeSessions>[2]> = {}) {
+    const s = setup();
+    const asked: string[] = [];
+    const members = {
+      identitiesIn: async (room: string) => {
+        asked.push(room);
+        return room === 'gone' ? undefined : room === 'empty' ? ['music-bridge'] : ['music-bridge', 'listener'];
+      },
+    };
+    const done = resumeSessions(s.reg, new Map(Object.entries(saved)), {
+      instance: 'host-a',
+      maxAgeMs: 3600_000,
+      catalog: () => new Catalog(songs),
+      members,
+      botIdentity: 'music-bridge',
+      ownerGone: () => false,
+      log: quietLog(),
+      now: () => NOW,
+      ...over,
+    });
+    return { ...s, done, asked };
+  }
+
+  test('own playing and paused states resume; idle ones and hostile ones are left alone', async () => {
+    const r = resumeWith({
+      dev1: retained(),
+      dev2: retained({ device: 'dev2', room: 'room2', state: 'paused' }),
+      dev3: retained({ device: 'dev3', state: 'idle' }),
+      dev4: { device: 'dev4', state: 'playing', room: { evil: true } },
+    });
+    const report = await r.done;
+    expect(report.resumed.sort()).toEqual(['dev1', 'dev2']);
+    expect(r.reg.status('dev2').state).toBe('paused');
+    expect(r.reg.status('dev3').state).toBe('idle');
+    expect(r.joiner.calls).toBe(2);
+    r.release();
+    await r.reg.shutdown();
+  });
+
+  test('a room that is gone or empty, a song gone from the catalog, a state too old: ended with a reason, never joined', async () => {
+    const r = resumeWith({
+      dev1: retained({ room: 'gone' }),
+      dev2: retained({ device: 'dev2', room: 'empty' }),
+      dev3: retained({ device: 'dev3', room: 'room3', song: { id: 'nope' } }),
+      dev4: retained({ device: 'dev4', room: 'room4', position_at: '2026-11-25T08:00:00.000Z' }),
+    });
+    const report = await r.done;
+    expect(report.resumed).toEqual([]);
+    expect(r.joiner.calls).toBe(0);
+    expect(report.ended.dev1).toMatch(/room "gone" no longer exists/);
+    expect(report.ended.dev2).toMatch(/nobody is in room "empty"/);
+    expect(report.ended.dev3).toMatch(/no longer in the catalog/);
+    expect(report.ended.dev4).toMatch(/old/);
+    expect(r.asked.sort()).toEqual(['empty', 'gone']);
+    for (const d of ['dev1', 'dev2', 'dev3', 'dev4']) expect(r.reg.status(d)).toMatchObject({ state: 'idle', room: null, reason: expect.stringMatching(/^not resumed: /) });
+  });
+
+  test("another live instance's state is left to it; a gone instance's state is taken over", async () => {
+    const live = resumeWith({ dev1: retained({ instance: 'host-b' }) });
+    expect((await live.done).skipped).toEqual(['dev1']);
+    expect(live.joiner.calls).toBe(0);
+    expect(live.statuses).toEqual([]); // not even an idle status: it is not ours
+
+    const gone = resumeWith({ dev1: retained({ instance: 'host-b' }) }, { ownerGone: () => true });
+    expect((await gone.done).resumed).toEqual(['dev1']);
+    gone.release();
+    await gone.reg.shutdown();
+  });
+
+  test('the room policy applies to a saved room like to a command', async () => {
+    const r = resumeWith({ dev1: retained() }, { policy: { check: async () => ({ ok: false, code: 'room_not_allowed', message: 'not yours' }) } });
+    expect((await r.done).ended.dev1).toBe('not resumed: not yours');
+    expect(r.joiner.calls).toBe(0);
   });
 });
