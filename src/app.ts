@@ -12,8 +12,8 @@ import { LiveKitRoomMembers } from './livekit/room-members';
 import { stopSdkLogForwarding } from './livekit/sdk-logs';
 import { ControlPlane, tlsOptions } from './mqtt/control-plane';
 import { normaliseDeviceId } from './mqtt/device-id';
-import { instanceIdOf } from './mqtt/instances';
-import { readSavedStatuses } from './mqtt/saved-statuses';
+import { Continuity } from './mqtt/continuity';
+import { clientIdOf, instanceIdOf } from './mqtt/instances';
 import { type HealthChecks, OpsHttpServer } from './ops/http-server';
 import { errorFields, type Logger } from './ops/logger';
 import { Metrics } from './ops/metrics';
@@ -25,7 +25,6 @@ import { SessionRegistry } from './session/registry';
 import type { RoomJoiner, RoomLink } from './session/room-link';
 import { RoomPolicy } from './session/room-policy';
 import { RoomResolver } from './session/room-resolver';
-import { resumeSessions } from './session/resume';
 import { RoomSession } from './session/room-session';
 import type { DeviceStatus } from './session/status';
 
@@ -44,6 +43,7 @@ export interface App {
 const SHUTDOWN_CONTROL_MS = 700;
 const SHUTDOWN_HTTP_MS = 300;
 const SHUTDOWN_LIVEKIT_MS = 300;
+const SHUTDOWN_PRESENCE_MS = 300;
 
 /** Wires the one-way flow: MQTT command → session → player → audio → LiveKit. */
 export function createApp(config: AppConfig, redacted: Record<string, unknown>, log: Logger): App {
@@ -154,8 +154,21 @@ export function createApp(config: AppConfig, redacted: Record<string, unknown>, 
   });
 
   const metrics: Metrics = new Metrics((): DeviceStatus[] => registry.statuses());
+  // Continuity: presence, ownership, resume, drain (src/mqtt/continuity.ts).
+  const clientId = clientIdOf(config.mqtt.clientId, config.bridge.instanceId);
+  const continuity = new Continuity(
+    {
+      instance,
+      resume: config.sessions.resume,
+      presence: { ...config.mqtt, clientId, tls: tlsOptions(config.mqtt) },
+      saved: { ...config.mqtt, clientId, tls: tlsOptions(config.mqtt), timeoutMs: config.sessions.resumeReadTimeoutMs },
+      resumeOptions: { maxAgeMs: config.sessions.resumeMaxAgeSeconds * 1000, catalog: () => catalog.current, members, botIdentity: config.livekit.botIdentity, policy },
+      log,
+    },
+    registry,
+  );
   const control = new ControlPlane(
-    { ...config.mqtt, info: () => ({ version: VERSION, config: redacted }) },
+    { ...config.mqtt, clientId, info: () => ({ version: VERSION, config: redacted, instance }), owns: (device) => continuity.owns(device) },
     registry,
     log,
     metrics,
@@ -168,29 +181,6 @@ export function createApp(config: AppConfig, redacted: Record<string, unknown>, 
   };
   const http = config.http.port > 0 ? new OpsHttpServer({ host: config.http.host, port: config.http.port, metrics, health, log }) : undefined;
 
-  /** Reads the retained statuses and queues the resumes (not awaited: joins run meanwhile). */
-  async function startResumes(): Promise<void> {
-    let saved;
-    try {
-      saved = await readSavedStatuses({ ...config.mqtt, tls: tlsOptions(config.mqtt), timeoutMs: config.sessions.resumeReadTimeoutMs });
-    } catch (err) {
-      log.warn('could not read the saved sessions; nothing resumed', errorFields(err));
-      return;
-    }
-    log.info('saved sessions read', { statuses: saved.statuses.size, bridge: saved.availability ?? null, complete: saved.complete });
-    void resumeSessions(registry, saved.statuses, {
-      instance,
-      maxAgeMs: config.sessions.resumeMaxAgeSeconds * 1000,
-      catalog: () => catalog.current,
-      members,
-      botIdentity: config.livekit.botIdentity,
-      policy,
-      // Another instance's state is taken over only when no bridge says it is online.
-      ownerGone: () => saved.availability !== 'online',
-      log,
-    }).catch((err: unknown) => log.error('resume failed', errorFields(err)));
-  }
-
   let stopping: Promise<void> | undefined;
   return {
     registry,
@@ -198,7 +188,7 @@ export function createApp(config: AppConfig, redacted: Record<string, unknown>, 
       await catalog.start();
       await http?.start();
       // Continuity: saved sessions are queued before commands are let in (see resume.ts).
-      if (config.sessions.resume) await startResumes();
+      await continuity.start();
       await control.start();
       log.info('music-bridge started', { version: VERSION });
     },
@@ -206,8 +196,10 @@ export function createApp(config: AppConfig, redacted: Record<string, unknown>, 
       const warn = (msg: string, fields: Record<string, unknown>) => log.warn(msg, fields);
       stopping ??= (async () => {
         catalog.stop();
+        await continuity.drain();
         await registry.shutdown('bridge shutting down');
         await settleWithin(control.stop(), SHUTDOWN_CONTROL_MS, 'stopping the control plane', warn);
+        await settleWithin(continuity.stop(), SHUTDOWN_PRESENCE_MS, 'saying this instance is offline', warn);
         if (http) await settleWithin(http.stop(), SHUTDOWN_HTTP_MS, 'stopping the ops endpoint', warn);
         await settleWithin(dispose(), SHUTDOWN_LIVEKIT_MS, 'releasing the LiveKit SDK', warn);
       })();

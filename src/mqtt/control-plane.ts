@@ -23,6 +23,8 @@ export interface ControlPlaneOptions {
   allowedDevices: string[];
   /** Retained bridge info: version and config summary (no secrets). */
   info: () => Record<string, unknown>;
+  /** Continuity (many instances): whether this instance acts on commands for the device; default all. */
+  owns?: (device: string) => boolean;
 }
 
 const RECONNECT_MIN_MS = 500;
@@ -171,6 +173,8 @@ export class ControlPlane {
     };
 
     const id = normaliseDeviceId(raw);
+    // Continuity: every instance sees every command; only the device's owner answers it.
+    if (this.opts.owns && !this.opts.owns(id.ok ? id.id : raw)) return;
     if (!id.ok) return refuse(undefined, 'invalid_device_id', id.reason);
     const device = id.id;
     if (this.allowed && !this.allowed.has(device)) {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import mqtt, { type IClientOptions } from 'mqtt';
-import { normaliseDeviceId } from './device-id';
+import { deviceOfStatus } from './instances';
 import { Topics } from './topics';
 
 export interface SavedStatusesOptions {
@@ -39,7 +39,7 @@ export async function readSavedStatuses(o: SavedStatusesOptions): Promise<SavedS
   const marker = `${o.baseTopic}/bridge/resume-marker/${randomBytes(6).toString('hex')}`;
   const client = await mqtt.connectAsync(o.url, {
     ...o.tls,
-    clientId: `${o.clientId}-resume`.slice(0, 128),
+    clientId: `${o.clientId}-resume-${randomBytes(4).toString('hex')}`.slice(0, 128),
     username: o.username || undefined,
     password: o.password || undefined,
     clean: true,
@@ -79,12 +79,3 @@ export async function readSavedStatuses(o: SavedStatusesOptions): Promise<SavedS
   }
 }
 
-/** The canonical device of `<base>/<device>/status`, when the segment is one exactly. */
-function deviceOfStatus(topics: Topics, topic: string): string | undefined {
-  const prefix = `${topics.base}/`;
-  if (!topic.startsWith(prefix) || !topic.endsWith('/status')) return undefined;
-  const segment = topic.slice(prefix.length, -'/status'.length);
-  if (segment.includes('/') || segment === 'bridge') return undefined;
-  const id = normaliseDeviceId(segment);
-  return id.ok && id.id === segment ? id.id : undefined;
-}

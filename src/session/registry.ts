@@ -61,6 +61,8 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
   private closing: Promise<void> | undefined;
   /** Continuity: each session's status as the shutdown began, published as its last word. */
   private readonly suspended = new Map<string, DeviceStatus>();
+  /** Continuity: a drain hands the sessions to peers; their final statuses are not published. */
+  private handingOver = false;
 
   constructor(private readonly opts: RegistryOptions) {
     super();
@@ -73,6 +75,21 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
   /** Devices with commands waiting or running (bounded by the devices that sent any). */
   get queuedDevices(): number {
     return this.queues.size;
+  }
+
+  /** True while the device has a session or queued work here (continuity: this instance owns it). */
+  holds(device: string): boolean {
+    return this.sessions.has(device) || this.queues.has(device);
+  }
+
+  /**
+   * Continuity: a drain. Publishes every session's status now (the freshest position for the peers
+   * that take over), and from now on a session's end publishes nothing: the status is the peer's.
+   */
+  handOver(): DeviceStatus[] {
+    this.handingOver = true;
+    for (const session of this.sessions.values()) session.publishStatus();
+    return [...this.sessions.values()].map((s) => s.status());
   }
 
   get rememberedDevices(): number {
@@ -251,6 +268,11 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
     const suspended = this.suspended.get(device);
     this.suspended.delete(device);
     session.removeAllListeners();
+    if (session.displaced || this.handingOver) {
+      // Another instance plays in the room now (or will): its status must not be overwritten.
+      this.opts.log.info('session handed over', { device, room: session.room, displaced: session.displaced });
+      return;
+    }
     if (suspended && suspended.state !== 'idle' && suspended.state !== 'error' && suspended.position_ms !== null) {
       // Shut down while music was on: the retained status keeps saying so, for the next start.
       this.emit('status', { ...suspended, reason: 'bridge shutting down', seq: last.seq + 1, updated_at: new Date().toISOString() });

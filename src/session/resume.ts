@@ -21,6 +21,8 @@ export interface ResumeOptions {
    * A state owned by this instance (or by none) is always this one's to resume.
    */
   ownerGone: (instance: string) => boolean;
+  /** Of the states whose owner is gone, whether this instance is the one to take `device` (rendezvous); default all. */
+  mine?: (device: string) => boolean;
   log: Logger;
   now?: () => number;
 }
@@ -49,7 +51,8 @@ export async function resumeSessions(registry: SessionRegistry, saved: ReadonlyM
     const parsed = parseDurableState(device, raw);
     if (!parsed.ok) continue; // idle, error, or not a status: nothing to resume
     const state = parsed.state;
-    if (state.instance !== null && state.instance !== o.instance && !o.ownerGone(state.instance)) {
+    const other = state.instance !== null && state.instance !== o.instance;
+    if ((other && !o.ownerGone(state.instance!)) || (state.instance !== o.instance && o.mine && !o.mine(device))) {
       report.skipped.push(device);
       continue;
     }

@@ -6,7 +6,7 @@ import { PlaybackMachine, sameQuery, type PlaybackCommand, type PlaybackState, t
 import { Player } from '../player/player';
 import type { DecoderFactory } from '../player/types';
 import { settleWithin, TEARDOWN_BOUNDS, type TeardownBounds } from './bounded';
-import { ResilientRoom } from './resilient-room';
+import { IDENTITY_TAKEN, ResilientRoom } from './resilient-room';
 import type { RoomJoiner } from './room-link';
 import { RESUME_LIST_LIMIT, type ResumePoint } from './session-state';
 import { songInfo, type DeviceStatus, type SessionState, type SongFailure } from './status';
@@ -147,6 +147,19 @@ export class RoomSession extends EventEmitter<SessionEvents> {
   /** True once the session ends or must end: a command for it waits for `end`, then starts afresh. */
   get over(): boolean {
     return this.requested !== undefined || this.current === 'ending' || this.current === 'ended';
+  }
+
+  /**
+   * Continuity: the session ended because another bot joined its room with the same identity (an
+   * instance that took the room over). The room and its status are the other's now.
+   */
+  get displaced(): boolean {
+    return this.endReason === IDENTITY_TAKEN;
+  }
+
+  /** Publishes the status now (a drain hands over the freshest position). */
+  publishStatus(): void {
+    this.emitStatus();
   }
 
   /** Cancels what the session awaits (a join in flight rejects at once); its owner then calls `end`. */
@@ -336,6 +349,8 @@ export class RoomSession extends EventEmitter<SessionEvents> {
   }
 
   private async teardown(reason: string, error?: string): Promise<void> {
+    // Continuity: losing the identity to another instance is a handover, not a failure.
+    if (reason === IDENTITY_TAKEN) error = undefined;
     this.current = 'ending';
     clearInterval(this.positionTimer);
     // Cancels a join or rejoin in flight; a sink without a track stops waiting, so the fade-out

@@ -1,6 +1,8 @@
 import { inputOptions } from '../../src/audio/decoder';
 import { Catalog } from '../../src/catalog/catalog';
 import type { Song } from '../../src/catalog/song';
+import { clientIdOf, instanceIdOf } from '../../src/mqtt/instances';
+import { Ownership, rendezvous } from '../../src/mqtt/ownership';
 import { Playlist } from '../../src/player/playlist';
 import { SessionRegistry, type CommandResult } from '../../src/session/registry';
 import { resumeSessions } from '../../src/session/resume';
@@ -369,5 +371,87 @@ describe('start-up resume (resumeSessions)', () => {
     const r = resumeWith({ dev1: retained() }, { policy: { check: async () => ({ ok: false, code: 'room_not_allowed', message: 'not yours' }) } });
     expect((await r.done).ended.dev1).toBe('not resumed: not yours');
     expect(r.joiner.calls).toBe(0);
+  });
+});
+
+describe('ownership (rendezvous over live instances)', () => {
+  const devices = [...Array(3000).keys()].map((i) => `dev${i}`);
+
+  test('deterministic, spread over the instances, and only the gone instance\'s devices move', () => {
+    const three = ['i1', 'i2', 'i3'];
+    const picks = devices.map((d) => rendezvous(d, three)!);
+    expect(devices.map((d) => rendezvous(d, [...three].reverse()))).toEqual(picks);
+    for (const i of three) {
+      const n = picks.filter((p) => p === i).length;
+      expect(n).toBeGreaterThan(800);
+      expect(n).toBeLessThan(1200);
+    }
+    const two = devices.map((d) => rendezvous(d, ['i1', 'i3'])!);
+    devices.forEach((_, k) => {
+      if (picks[k] !== 'i2') expect(two[k]).toBe(picks[k]);
+    });
+  });
+
+  test('an owned device stays with its live owner; a gone owner\'s device goes to the pick; a local session always wins', () => {
+    let live = ['i1', 'i2'];
+    const held = new Set<string>();
+    const mine = new Ownership('i1', () => live, (i) => live.includes(i), (d) => held.has(d));
+    const other = new Ownership('i2', () => live, (i) => live.includes(i), () => false);
+    // Exactly one of the two acts on every device.
+    for (const d of devices.slice(0, 200)) expect(Number(mine.owns(d)) + Number(other.owns(d))).toBe(1);
+    const d = devices.find((x) => rendezvous(x, live) === 'i1')!;
+    for (const o of [mine, other]) o.noteStatus(d, { state: 'playing', instance: 'i2' });
+    expect(mine.owns(d)).toBe(false);
+    expect(other.owns(d)).toBe(true);
+    live = ['i1'];
+    expect(mine.owns(d)).toBe(true);
+    expect([...mine.orphansOf('i2').keys()]).toContain(d);
+    held.add(d);
+    live = ['i1', 'i2'];
+    expect(mine.owns(d)).toBe(true); // it plays here now
+    for (const o of [mine, other]) o.noteStatus(d, { state: 'idle', instance: null });
+    expect(other.tracked).toBe(0);
+  });
+
+  test('hostile statuses do not make an owner', () => {
+    const o = new Ownership('i1', () => ['i1'], () => true, () => false);
+    for (const raw of [null, 'x', [], { state: 'playing' }, { state: 'playing', instance: 7 }, { state: 'weird', instance: 'i9' }]) o.noteStatus('dev1', raw);
+    expect(o.tracked).toBe(0);
+  });
+});
+
+describe('instance ids', () => {
+  test('default derived from the host and the client id, stable; client id derived from an explicit id', () => {
+    expect(instanceIdOf('', 'music-bridge', 'host-1.example')).toBe('host-1.example-music-bridge');
+    expect(instanceIdOf('', 'music bridge/x', 'h')).toBe('h-music-bridge-x');
+    expect(instanceIdOf('blue', 'music-bridge', 'h')).toBe('blue');
+    expect(clientIdOf('music-bridge', '')).toBe('music-bridge');
+    expect(clientIdOf('music-bridge', 'blue')).toBe('music-bridge-blue');
+  });
+});
+
+describe('the fence: another bot with the same identity takes the room', () => {
+  test('the displaced session ends cleanly (no error) and publishes no final status over the new owner\'s', async () => {
+    const { joiner, reg, statuses, release } = setup();
+    await reg.execute('dev1', { command: { type: 'start_continuous_music' }, sessionId: 'room1' });
+    release();
+    const n = statuses.length;
+    joiner.links[0]!.emit('disconnected', 'DUPLICATE_IDENTITY', false);
+    for (let i = 0; i < 50 && reg.size > 0; i++) await flush();
+    expect(reg.size).toBe(0);
+    expect(statuses.slice(n).filter((s) => s.state === 'idle' || s.state === 'error')).toEqual([]);
+    expect(joiner.links[0]!.left).toBe(true);
+  });
+
+  test('a drain publishes every status once more, then the ends publish nothing', async () => {
+    const { reg, statuses, release } = setup();
+    await reg.execute('dev1', { command: { type: 'start_continuous_music' }, sessionId: 'room1' });
+    release();
+    const n = statuses.length;
+    const handed = reg.handOver();
+    expect(handed.map((s) => s.device)).toEqual(['dev1']);
+    expect(statuses.length).toBe(n + 1);
+    await reg.shutdown();
+    expect(statuses.length).toBe(n + 1);
   });
 });
