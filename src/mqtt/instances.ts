@@ -72,6 +72,8 @@ export class InstancePresence extends EventEmitter<PresenceEvents> {
   private readonly prefix: string;
   private readonly live = new Map<string, string>();
   private client: MqttClient | undefined;
+  /** Draining or stopping: this instance no longer speaks for the bridge. */
+  private leaving = false;
 
   constructor(private readonly o: PresenceOptions) {
     super();
@@ -142,13 +144,16 @@ export class InstancePresence extends EventEmitter<PresenceEvents> {
         if (id === o.instance) {
           if (!started) holder = online ? (m!.token as string) : undefined;
           // Someone else's will or a stale state over ours: say again that this process holds the id.
-          else if (!online || m!.token !== this.token) void this.announce('online');
+          else if (!this.leaving && (!online || m!.token !== this.token)) void this.announce('online');
           return;
         }
         if (online && !this.live.has(id) && this.live.size < MAX_INSTANCES) {
           this.live.set(id, m!.token as string);
           this.emit('joined', id);
-        } else if (!online && this.live.delete(id)) this.emit('gone', id);
+        } else if (!online) {
+          if (this.live.delete(id)) this.emit('gone', id);
+          if (started) this.reassertBridgeOnline();
+        }
         return;
       }
       const device = deviceOfStatus(this.topics, topic);
@@ -177,6 +182,7 @@ export class InstancePresence extends EventEmitter<PresenceEvents> {
 
   /** Tells the peers this instance hands its sessions over (they take them as from a gone instance). */
   drain(): Promise<void> {
+    this.leaving = true;
     return this.announce('draining');
   }
 
@@ -188,11 +194,25 @@ export class InstancePresence extends EventEmitter<PresenceEvents> {
   }
 
   async stop(): Promise<void> {
+    this.leaving = true;
     const client = this.client;
     this.client = undefined;
     if (!client) return;
     if (client.connected) await this.announceOn(client, 'offline').catch(() => undefined);
     await client.endAsync().catch(() => undefined);
+  }
+
+  /**
+   * `<base>/bridge/state` is shared by every instance (each control plane's will says offline
+   * there): when a peer goes, a live instance says online again, now and once more a second later
+   * (the peer's two connections may deliver their wills in either order).
+   */
+  private reassertBridgeOnline(): void {
+    const say = () => {
+      if (this.client?.connected && !this.leaving) void this.client.publishAsync(this.topics.availability, 'online', { qos: 1, retain: true }).catch(() => undefined);
+    };
+    say();
+    setTimeout(say, 1000).unref();
   }
 
   private announce(state: InstanceState): Promise<void> {

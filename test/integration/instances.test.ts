@@ -98,6 +98,8 @@ describe('many instances', () => {
       await app.status(r.device, (s) => s.state === 'playing' && s.instance === 'ib', `${r.device} owned by ib`, from, 5000);
     }
     for (const r of await Promise.all(during)) expect(r.ok).toBe(true);
+    // bridge/state is shared: the survivor says online again after ia's will said offline.
+    await app.messages.next((m) => m.topic === `${base}/bridge/state` && m.text === 'online', 'bridge/state online again', 5000, app.messages.items.indexOf(will));
     // The rooms of ib played on without a gap.
     for (const [i, r] of rooms.entries()) if (r.instance === 'ib') expect(longestGap(listeners[i]!, marks[i]!, listeners[i]!.mark)).toBeLessThan(300);
     for (const [, n] of repliesPer(app)) expect(n).toBe(1);
