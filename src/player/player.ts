@@ -34,8 +34,11 @@ export interface PlayerOptions {
   outputRetryMs?: number;
   /** Length of one frame, ms: `positionMs` counts the captured frames of the song in it. Default 0. */
   frameMs?: number;
-  /** Resume (continuity): the first song, when it is this one, starts at `ms` (the decoder seeks). */
-  startAt?: { songId: string; ms: number };
+  /**
+   * Resume (continuity): the first song, when it is this one, starts at `ms` (the decoder seeks);
+   * `decoder`, when given, is that decode already opened (started while the room was joined).
+   */
+  startAt?: { songId: string; ms: number; decoder?: Decoder };
 }
 
 /** Captures that may fail in a row, each followed by a rebuilt track, before the player gives up. */
@@ -95,7 +98,7 @@ export class Player extends EventEmitter<PlayerEvents> {
   // Continuity: where the current song is, counted from the frames captured (not decoded).
   private songFrames = 0;
   private songOffsetMs = 0;
-  private startAt: { songId: string; ms: number } | undefined;
+  private startAt: PlayerOptions['startAt'];
   private readonly stopSignal = new Promise<void>((resolve) => (this.signalStop = resolve));
 
   constructor(
@@ -379,10 +382,12 @@ export class Player extends EventEmitter<PlayerEvents> {
 
   private takeDecoder(song: Song): Decoder {
     // Continuity: the first song of a resumed session starts where it was.
-    const seek = this.startAt?.songId === song.id ? this.startAt.ms : 0;
+    const start = this.startAt;
     this.startAt = undefined;
+    const seek = start?.songId === song.id ? start.ms : 0;
+    if (start?.decoder && seek === 0) this.retire(start.decoder, 'resumed song no longer first');
     this.songOffsetMs = seek;
-    if (seek > 0) return this.openDecoder(song, seek);
+    if (seek > 0) return start?.decoder ?? this.openDecoder(song, seek);
     const p = this.prefetched;
     this.prefetched = undefined;
     if (p && p.song.id === song.id) return p.decoder;
@@ -418,6 +423,8 @@ export class Player extends EventEmitter<PlayerEvents> {
   }
 
   private async cleanup(): Promise<void> {
+    if (this.startAt?.decoder) this.retire(this.startAt.decoder, 'player stopped');
+    this.startAt = undefined;
     if (this.current) this.retire(this.current, 'player stopped');
     if (this.prefetched) this.retire(this.prefetched.decoder, 'player stopped');
     this.current = this.prefetched = undefined;

@@ -4,7 +4,7 @@ import type { Song, SongQuery } from '../catalog/song';
 import { errorFields, type Logger } from '../ops/logger';
 import { PlaybackMachine, sameQuery, type PlaybackCommand, type PlaybackState, type Transition } from '../player/playback-machine';
 import { Player } from '../player/player';
-import type { DecoderFactory } from '../player/types';
+import type { Decoder, DecoderFactory } from '../player/types';
 import { settleWithin, TEARDOWN_BOUNDS, type TeardownBounds } from './bounded';
 import { IDENTITY_TAKEN, ResilientRoom } from './resilient-room';
 import type { RoomJoiner } from './room-link';
@@ -206,10 +206,14 @@ export class RoomSession extends EventEmitter<SessionEvents> {
     const switching = this.machine.active && !sameQuery(query, this.machine.request);
     const t = this.machine.dispatch({ type: 'start', query, pool: selection.songs, note: selection.note });
     if (t.effect !== 'open') return this.restarted(t, switching);
+    // Continuity: the resumed song starts decoding while the room is joined (a handover's gap is
+    // the time from the new join to the first frame); a join that fails kills it.
+    let early: Decoder | undefined;
     if (resume) {
       this.resuming = true;
       this.machine.playlist!.restore(resume.song, resume.upcoming, resume.history);
       if (resume.paused) this.machine.dispatch({ type: 'pause' });
+      else if (resume.positionMs > 0) early = this.openEarly(resume);
     }
     this.current = 'joining';
     this.emitStatus();
@@ -224,6 +228,9 @@ export class RoomSession extends EventEmitter<SessionEvents> {
       emptyRoomTimeoutMs: this.deps.emptyRoomTimeoutMs,
       onFrame: () => this.deps.counters?.framesSent.inc(),
       onUnderrun: (ms) => this.deps.counters?.underrunSeconds.inc(ms / 1000),
+    }).catch((err: unknown) => {
+      early?.kill('join failed');
+      throw err;
     });
     this.presence = presence;
     presence.on('reconnecting', () => this.emitStatus());
@@ -241,7 +248,7 @@ export class RoomSession extends EventEmitter<SessionEvents> {
       maxFailuresInRow: this.deps.maxFailuresInRow,
       frameMs: this.deps.frameMs,
       volume: resume?.volume,
-      startAt: resume ? { songId: resume.song.id, ms: resume.positionMs } : undefined,
+      startAt: resume ? { songId: resume.song.id, ms: resume.positionMs, decoder: early } : undefined,
     });
     this.player = player;
     player.on('songStarted', (song) => this.onSongStarted(song));
@@ -275,6 +282,15 @@ export class RoomSession extends EventEmitter<SessionEvents> {
     this.notify({ type: 'continuous_music_started', message, language: query.language ?? null, genre: query.genre ?? null });
     this.deps.log.info('music started', { language: query.language, genre: query.genre, pool: selection.songs.length });
     return { ok: true, message };
+  }
+
+  /** Opens the resumed song's decode now; a decoder that cannot even start is retried by the player. */
+  private openEarly(resume: ResumePoint): Decoder | undefined {
+    try {
+      return this.deps.openDecoder(resume.song, resume.positionMs);
+    } catch {
+      return undefined;
+    }
   }
 
   /** A start while music runs: same request (resumes when paused), or a switch to another pool. */

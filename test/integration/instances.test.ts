@@ -106,6 +106,45 @@ describe('many instances', () => {
     void b;
   });
 
+  test('rolling restart of three instances with nine rooms: each drains to the others, no room silent more than 1 s, every room plays at the end', async () => {
+    const { base, start } = fleet(scope);
+    const ids = ['ra', 'rb', 'rc'];
+    const daemons = [];
+    for (const id of ids) daemons.push(await start(id));
+    const app = await AppClient.connect(base);
+    scope.defer(() => app.close());
+    const rooms = Object.values(devicesFor(ids, 3)).flat().map((device, i) => ({ device, room: `roll-${device}-${i}` }));
+    const listeners = await Promise.all(rooms.map((r) => scope.listen(r.room)));
+    for (const r of rooms) expect((await app.command(r.device, { type: 'start_continuous_music', session_id: r.room })).ok).toBe(true);
+    await Promise.all(listeners.map((l, i) => l.hearTone(ANY, `${rooms[i]!.room} playing`)));
+    const marks = listeners.map((l) => l.mark);
+    for (const [k, d] of daemons.entries()) {
+      const from = app.messages.items.length;
+      expect(await d.stop('SIGTERM')).toBe(0);
+      const again = await d.restart();
+      scope.defer(() => again.stop());
+      // Every room is owned by a live instance other than the one that just left, and plays.
+      // (statuses are refreshed every second while playing: positionIntervalMs 1000).
+      for (const r of rooms) await app.status(r.device, (s) => s.state === 'playing' && s.instance !== ids[k], `${r.device} away from ${ids[k]}`, from, 15000);
+      const owners = rooms.map((r) => (app.messages.items.filter((m) => m.topic === `${base}/${r.device}/status` && m.json).at(-1)?.json ?? {}) as Record<string, unknown>);
+      for (const o of owners) expect(o).toMatchObject({ state: 'playing' });
+      for (const o of owners) expect(o.instance).not.toBe(ids[k]);
+    }
+    // Two more seconds of music everywhere after the last restart.
+    await Promise.all(
+      listeners.map((l) => {
+        const until = (l.lines.items.at(-1)?.t ?? 0) + 2000;
+        return l.lines.next((h) => h.t > until, 'two more seconds', 10000, l.mark);
+      }),
+    );
+    for (const [i, l] of listeners.entries()) {
+      const gap = longestGap(l, marks[i]!, l.mark);
+      console.log(`${rooms[i]!.room}: longest silence over the rolling restart ${gap} ms`);
+      expect(gap).toBeLessThanOrEqual(1000);
+    }
+    for (const [, n] of repliesPer(app)) expect(n).toBe(1);
+  });
+
   test('SIGTERM of an instance with a peer drains: the peer takes its rooms with at most 1 s of silence', async () => {
     const { base, start } = fleet(scope);
     const a = await start('da');

@@ -248,6 +248,7 @@ describe('resume through the registry', () => {
     const result = await reg.resume('dev1', 'room1', point(), async () => undefined);
     expect(result.ok).toBe(true);
     expect(opened[0]).toEqual({ id: 'b', startMs: 12_000 });
+    expect(opened.filter((o) => o.id === 'b').length).toBe(1); // opened while joining, used by the player
     const s = reg.status('dev1');
     expect(s).toMatchObject({ state: 'playing', room: 'room1', volume: 40, language: 'en', history: ['a'] });
     expect(s.queue[0]).toBe('c');
@@ -259,6 +260,18 @@ describe('resume through the registry', () => {
     expect(joiner.links[0]!.sent).not.toContain('continuous_music_started');
     release();
     await reg.shutdown();
+  });
+
+  test('the song decoding early is killed when the join fails', async () => {
+    const { joiner, reg, opened } = setup();
+    joiner.auto = false;
+    const result = reg.resume('dev1', 'room1', point(), async () => undefined);
+    await flush();
+    expect(opened).toEqual([{ id: 'b', startMs: 12_000 }]);
+    expect(FakeDecoder.open.size).toBe(1);
+    joiner.pending[0]!.fail();
+    expect((await result).ok).toBe(false);
+    expect(FakeDecoder.open.size).toBe(0);
   });
 
   test('a paused session resumes paused', async () => {
