@@ -160,6 +160,10 @@ export class InstancePresence extends EventEmitter<PresenceEvents> {
       if (device !== undefined) this.emit('status', device, parse(payload));
     });
     client.on('error', (err) => o.log.warn('presence connection error', errorFields(err)));
+    // After a reconnect (a broker restarted without persistence forgets retained messages): say it again.
+    client.on('connect', () => {
+      if (started && !this.leaving) void this.announce('online').catch(() => undefined);
+    });
     await client.subscribeAsync([`${this.prefix}+`, this.probeTopic, marker, this.topics.status('+')], { qos: 1 });
     await client.publishAsync(marker, '', { qos: 1 });
     await bounded(seen, 5000);

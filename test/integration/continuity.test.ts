@@ -1,11 +1,13 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import installer from '@ffmpeg-installer/ffmpeg';
-import type { Daemon } from '../support/daemon';
+import { startMosquitto, startMosquittoOnFreePort } from '../../src/ops/local-stack';
+import { Daemon } from '../support/daemon';
 import { AUDIBLE_RMS, type Listener } from '../support/listener';
-import type { AppClient } from '../support/mqtt-client';
+import { AppClient } from '../support/mqtt-client';
 import { testScope } from '../support/scope';
 import { stackInfo } from '../support/stack';
 
@@ -130,8 +132,12 @@ describe('continuity: sessions survive a restart of the bridge', () => {
   });
 
   /** Three rooms playing, one song each, one at volume 50, each past its first seconds. */
-  async function threeRooms(prefix: string) {
-    const { daemon, app } = await scope.daemon({ catalog: { location: catalog }, sessions: { positionIntervalMs: 1000 } });
+  async function threeRooms(prefix: string, mqttUrl?: string) {
+    const overrides = { catalog: { location: catalog }, sessions: { positionIntervalMs: 1000 }, ...(mqttUrl ? { mqtt: { url: mqttUrl } } : {}) };
+    const daemon = await Daemon.start(overrides);
+    scope.defer(() => daemon.stop());
+    const app = mqttUrl ? await AppClient.connectTo(mqttUrl, daemon.baseTopic) : await AppClient.connect(daemon.baseTopic);
+    scope.defer(() => app.close());
     const rooms = SONGS.map((s, i) => ({ ...s, device: `aabbccddee${prefix}${i}`, room: `cont-${prefix}-${i}` }));
     const listeners = await Promise.all(rooms.map((r) => scope.listen(r.room)));
     for (const r of rooms) {
@@ -203,5 +209,46 @@ describe('continuity: sessions survive a restart of the bridge', () => {
     const since = quiet.lines.items.slice(stoppedMark);
     expect(since.filter((h) => stepOf(rooms[stopped]!.base, h.hz, h.rms) !== undefined)).toEqual([]);
     expect(since.filter((h) => h.event === 'data' && h.message?.type === 'music_resumed')).toEqual([]);
+  });
+});
+
+describe('continuity: the broker restarts too', () => {
+  const scope = testScope();
+
+  test('SIGTERM, broker restart with persistence, then a new process: the rooms resume from the statuses the broker kept', async () => {
+    const catalog = await steppedCatalog();
+    const dir = mkdtempSync(join(tmpdir(), 'music-bridge-continuity-broker-'));
+    chmodSync(dir, 0o777); // Mosquitto started as root drops to its own user, which writes here
+    scope.defer(() => rmSync(dir, { recursive: true, force: true }));
+    const extra = `persistence_location ${dir}/\n`;
+    const started = await startMosquittoOnFreePort(dir, 'persist.d', undefined, 3, extra);
+    let broker = started.server;
+    scope.defer(() => broker.stop());
+    const url = `mqtt://127.0.0.1:${started.port}`;
+    const daemon = await Daemon.start({ mqtt: { url }, catalog: { location: catalog }, sessions: { positionIntervalMs: 1000 } });
+    scope.defer(() => daemon.stop());
+    const app = await AppClient.connectTo(url, daemon.baseTopic);
+    const device = 'aabbccddeec1';
+    const room = 'cont-broker';
+    const listener = await scope.listen(room);
+    expect((await app.command(device, { type: 'start_continuous_music', session_id: room, genre: SONGS[0]!.genre })).ok).toBe(true);
+    expect((await app.command(device, { type: 'set_volume', volume: 70 })).ok).toBe(true);
+    await app.status(device, (s) => typeof s.position_ms === 'number' && s.position_ms >= 3000, 'at 3 s', 0, 20000);
+    expect(await daemon.stop('SIGTERM')).toBe(0);
+    const saved = lastStatus(app, device);
+    expect(saved).toMatchObject({ state: 'playing', reason: 'bridge shutting down' });
+    await app.close();
+
+    await broker.stop();
+    broker = await startMosquitto(started.port, dir, 'persist.d', extra);
+    const mark = listener.mark;
+    const next = await daemon.restart();
+    scope.defer(() => next.stop());
+    const told = await listener.lines.next((h) => h.event === 'data' && h.message?.type === 'music_resumed', 'music_resumed after the broker restart', 10000, mark);
+    const heard = await hearPosition(listener, SONGS[0]!.base, listener.lines.items.indexOf(told), 'heard again', 10000);
+    expect(Math.abs(positionAt(heard) - (saved.position_ms as number))).toBeLessThanOrEqual(1000);
+    const after = await AppClient.connectTo(url, daemon.baseTopic);
+    scope.defer(() => after.close());
+    await after.status(device, (s) => s.state === 'playing' && s.volume === 70, 'playing at volume 70 again', 0, 10000);
   });
 });
