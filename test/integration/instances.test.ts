@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import mqtt from 'mqtt';
+import { startAclBroker } from '../support/acl-broker';
 import { rendezvous } from '../../src/mqtt/ownership';
 import { Daemon } from '../support/daemon';
 import { AUDIBLE_RMS, type Listener } from '../support/listener';
@@ -170,5 +172,32 @@ describe('many instances', () => {
       await app.status(r.device, (s) => s.state === 'playing' && s.instance === 'db', `${r.device} owned by db`, from, 5000);
     }
     expect(a.lines.items.some((l) => l.level === 'error')).toBe(false);
+  });
+
+  test('with the shipped ACL a device can forge neither an instance, nor a probe answer, nor another device\'s saved state', async () => {
+    const users: Record<string, string> = { 'music-bridge': 'bridge-pw', aabbccddee71: 'pw-71' };
+    const broker = await startAclBroker(users);
+    scope.defer(() => broker.stop());
+    const bridge = { url: broker.url, username: 'music-bridge', password: users['music-bridge'], baseTopic: 'music-bridge', clientId: 'mb-acl' };
+    const forger = await mqtt.connectAsync(broker.url, { username: 'aabbccddee71', password: users.aabbccddee71, protocolVersion: 5, reconnectPeriod: 0 });
+    scope.defer(() => forger.endAsync());
+    // Everything a hostile device could try on the new topics; the broker refuses each (MQTT 5: not authorized).
+    const refused = /Not authorized/;
+    await expect(forger.publishAsync('music-bridge/bridge/instances/evil', JSON.stringify({ state: 'online', token: 'x' }), { qos: 1, retain: true })).rejects.toThrow(refused);
+    await expect(forger.publishAsync('music-bridge/bridge/instances/acl-one/probe', JSON.stringify({ type: 'alive', token: 'x' }), { qos: 1 })).rejects.toThrow(refused);
+    const forged = { device: 'aabbccddee72', state: 'playing', room: 'ceo-room', song: { id: 'english/pop-one' }, position_ms: 0, volume: 100, updated_at: new Date().toISOString() };
+    await expect(forger.publishAsync('music-bridge/aabbccddee72/status', JSON.stringify(forged), { qos: 1, retain: true })).rejects.toThrow(refused);
+    await expect(forger.publishAsync('music-bridge/aabbccddee71/status', JSON.stringify({ ...forged, device: 'aabbccddee71' }), { qos: 1, retain: true })).rejects.toThrow(refused);
+    const d = await Daemon.start({ mqtt: bridge, bridge: { instanceId: 'acl-one' } });
+    scope.defer(() => d.stop());
+    const resumed = await d.lines.next((l) => l.message === 'sessions resumed', 'resume summary', 10000);
+    expect(resumed).toMatchObject({ resumed: 0, ended: 0 });
+    expect(d.lines.items.find((l) => l.message === 'instance online')).toMatchObject({ peers: [] });
+    // The device still gets its answer from the one real instance.
+    const seen: string[] = [];
+    forger.on('message', (_t, payload) => seen.push(payload.toString()));
+    await forger.subscribeAsync('music-bridge/aabbccddee71/reply', { qos: 1 });
+    await forger.publishAsync('music-bridge/aabbccddee71/command', JSON.stringify({ type: 'get_status', request_id: 'acl' }), { qos: 1 });
+    await d.lines.next((l) => l.message === 'command received' && l.device === 'aabbccddee71', 'the command reaches the bridge', 10000);
   });
 });
