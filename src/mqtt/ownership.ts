@@ -68,6 +68,12 @@ export class Ownership {
     return rendezvous(device, this.live());
   }
 
+  /** Another live instance's status names it as the device's owner (it took the device over). */
+  takenOver(device: string): boolean {
+    const owned = this.owners.get(device);
+    return owned !== undefined && owned.instance !== this.me && this.isLive(owned.instance);
+  }
+
   owns(device: string): boolean {
     return this.ownerOf(device) === this.me;
   }

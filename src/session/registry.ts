@@ -28,6 +28,11 @@ export interface RegistryOptions {
    * (with reason "bridge shutting down"), so the next start resumes it; a stop still says idle.
    */
   keepOnShutdown?: boolean;
+  /**
+   * Continuity: whether another live instance of the fleet owns the device now. A session displaced
+   * from its room (DUPLICATE_IDENTITY) by such an instance publishes no final status: it is theirs.
+   */
+  takenOver?: (device: string) => boolean;
 }
 
 /** Why a resume was not done; the device's status then says idle with this reason. */
@@ -86,6 +91,10 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
    * Continuity: a drain. Publishes every session's status now (the freshest position for the peers
    * that take over), and from now on a session's end publishes nothing: the status is the peer's.
    */
+  get handingOverNow(): boolean {
+    return this.handingOver;
+  }
+
   handOver(): DeviceStatus[] {
     this.handingOver = true;
     for (const session of this.sessions.values()) session.publishStatus();
@@ -268,7 +277,7 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
     const suspended = this.suspended.get(device);
     this.suspended.delete(device);
     session.removeAllListeners();
-    if (session.displaced || this.handingOver) {
+    if (this.handingOver || (session.displaced && this.opts.takenOver?.(device))) {
       // Another instance plays in the room now (or will): its status must not be overwritten.
       this.opts.log.info('session handed over', { device, room: session.room, displaced: session.displaced });
       return;

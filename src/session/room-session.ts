@@ -48,6 +48,8 @@ export interface SessionDeps {
   positionIntervalMs?: number;
   /** The device's last status sequence number; this session's statuses continue after it. */
   seq?: number;
+  /** Continuity: whether another instance of the fleet now owns the device (a DUPLICATE_IDENTITY is then a handover). */
+  handedOver?: () => boolean;
 }
 
 interface Countable {
@@ -383,8 +385,9 @@ export class RoomSession extends EventEmitter<SessionEvents> {
   }
 
   private async teardown(reason: string, error?: string): Promise<void> {
-    // Continuity: losing the identity to another instance is a handover, not a failure.
-    if (reason === IDENTITY_TAKEN) error = undefined;
+    // Continuity: losing the identity to another instance of this fleet is a handover, not a failure
+    // (to anyone else it is: the status says so).
+    if (reason === IDENTITY_TAKEN && this.deps.handedOver?.()) error = undefined;
     this.current = 'ending';
     clearInterval(this.positionTimer);
     // Cancels a join or rejoin in flight; a sink without a track stops waiting, so the fade-out

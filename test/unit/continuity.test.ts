@@ -36,7 +36,7 @@ function retained(over: Record<string, unknown> = {}): Record<string, unknown> {
 }
 
 /** A registry over fake joins that records which song each decoder opened, and from where. */
-function setup(extra: Partial<SessionDeps> = {}, keepOnShutdown = true) {
+function setup(extra: Partial<SessionDeps> = {}, keepOnShutdown = true, takenOver?: (device: string) => boolean) {
   const joiner = new FakeJoiner();
   joiner.auto = true;
   const opened: Array<{ id: string; startMs: number | undefined }> = [];
@@ -47,6 +47,7 @@ function setup(extra: Partial<SessionDeps> = {}, keepOnShutdown = true) {
     queueLimit: 16,
     maxRememberedDevices: 100,
     keepOnShutdown,
+    takenOver,
     log: quietLog(),
     createSession: (device, room, seq) =>
       new RoomSession(
@@ -418,7 +419,10 @@ describe('ownership (rendezvous over live instances)', () => {
     for (const o of [mine, other]) o.noteStatus(d, { state: 'playing', instance: 'i2' });
     expect(mine.owns(d)).toBe(false);
     expect(other.owns(d)).toBe(true);
+    expect(mine.takenOver(d)).toBe(true);
+    expect(other.takenOver(d)).toBe(false);
     live = ['i1'];
+    expect(mine.takenOver(d)).toBe(false);
     expect(mine.owns(d)).toBe(true);
     expect([...mine.orphansOf('i2').keys()]).toContain(d);
     held.add(d);
@@ -446,8 +450,8 @@ describe('instance ids', () => {
 });
 
 describe('the fence: another bot with the same identity takes the room', () => {
-  test('the displaced session ends cleanly (no error) and publishes no final status over the new owner\'s', async () => {
-    const { joiner, reg, statuses, release } = setup();
+  test('displaced by an instance of the fleet: ends cleanly (no error) and publishes no final status over the new owner\'s', async () => {
+    const { joiner, reg, statuses, release } = setup({ handedOver: () => true }, true, () => true);
     await reg.execute('dev1', { command: { type: 'start_continuous_music' }, sessionId: 'room1' });
     release();
     const n = statuses.length;
@@ -455,7 +459,17 @@ describe('the fence: another bot with the same identity takes the room', () => {
     for (let i = 0; i < 50 && reg.size > 0; i++) await flush();
     expect(reg.size).toBe(0);
     expect(statuses.slice(n).filter((s) => s.state === 'idle' || s.state === 'error')).toEqual([]);
+    expect(reg.status('dev1').state).toBe('idle');
     expect(joiner.links[0]!.left).toBe(true);
+  });
+
+  test('displaced by anyone else (another deployment with the same bot identity): the status says so', async () => {
+    const { joiner, reg, statuses, release } = setup();
+    await reg.execute('dev1', { command: { type: 'start_continuous_music' }, sessionId: 'room1' });
+    release();
+    joiner.links[0]!.emit('disconnected', 'DUPLICATE_IDENTITY', false);
+    for (let i = 0; i < 50 && reg.size > 0; i++) await flush();
+    expect(statuses.at(-1)).toMatchObject({ state: 'error', room: null, error: expect.stringMatching(/bot identity/) });
   });
 
   test('a drain publishes every status once more, then the ends publish nothing', async () => {
