@@ -12,8 +12,10 @@ import { settleAbandonedJoins } from './livekit/bot-connection';
 import { LiveKitRoomFinder } from './livekit/room-finder';
 import { LiveKitRoomMembers } from './livekit/room-members';
 import { createRoomJoiner } from './livekit/room-joiner';
-import { ControlPlane } from './mqtt/control-plane';
+import { ControlPlane, tlsOptions } from './mqtt/control-plane';
 import { normaliseDeviceId } from './mqtt/device-id';
+import { Continuity } from './mqtt/continuity';
+import { clientIdOf, instanceIdOf } from './mqtt/instances';
 import { createWebConsole } from './ops/console/create';
 import { type HealthChecks, OpsHttpServer } from './ops/http-server';
 import { errorFields, type Logger } from './ops/logger';
@@ -46,6 +48,7 @@ const SHUTDOWN_CONTROL_MS = 700;
 const SHUTDOWN_JOINS_MS = 1200;
 const SHUTDOWN_HTTP_MS = 300;
 const SHUTDOWN_LIVEKIT_MS = 300;
+const SHUTDOWN_PRESENCE_MS = 300;
 
 /** Wires the one-way flow: MQTT command → session → player → audio → LiveKit. */
 export function createApp(config: AppConfig, redacted: Record<string, unknown>, log: Logger): App {
@@ -89,23 +92,26 @@ export function createApp(config: AppConfig, redacted: Record<string, unknown>, 
     log,
   });
 
+  const instance = instanceIdOf(config.bridge.instanceId, config.mqtt.clientId);
   const lk = { url: config.livekit.url, apiKey: config.livekit.apiKey, apiSecret: config.livekit.apiSecret };
   if (config.livekit.roomPolicy === 'any') log.warn('livekit.roomPolicy is "any": every device may play into every room (local development only)');
+  const members = new LiveKitRoomMembers({ ...lk, timeoutMs: config.livekit.connectTimeoutMs });
+  const policy = new RoomPolicy({
+    policy: config.livekit.roomPolicy,
+    pattern: config.livekit.roomPattern,
+    identityTemplate: config.livekit.deviceIdentityTemplate,
+    botIdentity: config.livekit.botIdentity,
+    members,
+    deviceOf: (identity) => {
+      const id = normaliseDeviceId(identity);
+      return id.ok ? id.id : undefined;
+    },
+  });
   const registry: SessionRegistry = new SessionRegistry({
     rooms: new RoomResolver({
       strategy: config.livekit.roomStrategy,
       template: config.livekit.roomTemplate,
-      policy: new RoomPolicy({
-        policy: config.livekit.roomPolicy,
-        pattern: config.livekit.roomPattern,
-        identityTemplate: config.livekit.deviceIdentityTemplate,
-        botIdentity: config.livekit.botIdentity,
-        members: new LiveKitRoomMembers({ ...lk, timeoutMs: config.livekit.connectTimeoutMs }),
-        deviceOf: (identity) => {
-          const id = normaliseDeviceId(identity);
-          return id.ok ? id.id : undefined;
-        },
-      }),
+      policy,
       finder: new LiveKitRoomFinder({
         ...lk,
         isDeviceIdentity: deviceIdentityMatcher(config.livekit.deviceIdentityTemplate),
@@ -115,11 +121,18 @@ export function createApp(config: AppConfig, redacted: Record<string, unknown>, 
     maxSessions: config.sessions.max,
     queueLimit: config.sessions.queueLimit,
     maxRememberedDevices: config.sessions.maxRememberedDevices,
+    keepOnShutdown: config.sessions.resume,
+    takenOver: (device) => continuity.ownership.takenOver(device),
     log,
-    createSession: (device, room): RoomSession =>
+    createSession: (device, room, seq): RoomSession =>
       new RoomSession({
         device,
         room,
+        instance,
+        seq,
+        handedOver: () => registry.handingOverNow || continuity.ownership.takenOver(device),
+        frameMs: config.audio.frameMs,
+        positionIntervalMs: config.sessions.positionIntervalMs,
         log: log.child({ device, room }),
         join,
         catalog: () => catalog.current,
@@ -132,7 +145,7 @@ export function createApp(config: AppConfig, redacted: Record<string, unknown>, 
         rejoinTimeoutMs: config.sessions.rejoinTimeoutMs,
         emptyRoomTimeoutMs: config.sessions.emptyRoomTimeoutMs,
         counters: metrics,
-        openDecoder: (song) => new SongDecoder(song.url, decoderOptions(media)),
+        openDecoder: (song, startMs) => new SongDecoder(song.url, { ...decoderOptions(media), startMs }),
         outage: {
           fallback: fallback?.songs,
           openFallback: fallback && ((song) => new SongDecoder(song.url, decoderOptions({ root: fallback!.root }))),
@@ -142,8 +155,21 @@ export function createApp(config: AppConfig, redacted: Record<string, unknown>, 
       }),
   });
 
+  // Continuity: presence, ownership, resume, drain (src/mqtt/continuity.ts).
+  const clientId = clientIdOf(config.mqtt.clientId, config.bridge.instanceId);
+  const continuity = new Continuity(
+    {
+      instance,
+      resume: config.sessions.resume,
+      presence: { ...config.mqtt, clientId, tls: tlsOptions(config.mqtt) },
+      saved: { ...config.mqtt, clientId, tls: tlsOptions(config.mqtt), timeoutMs: config.sessions.resumeReadTimeoutMs },
+      resumeOptions: { maxAgeMs: config.sessions.resumeMaxAgeSeconds * 1000, catalog: () => catalog.current, members, botIdentity: config.livekit.botIdentity, policy },
+      log,
+    },
+    registry,
+  );
   const control = new ControlPlane(
-    { ...config.mqtt, info: () => ({ version: VERSION, ffmpeg: ffmpeg?.version ?? null, config: redacted }) },
+    { ...config.mqtt, clientId, info: () => ({ version: VERSION, ffmpeg: ffmpeg?.version ?? null, config: redacted, instance }), owns: (device) => continuity.owns(device) },
     registry,
     log,
     metrics,
@@ -169,6 +195,8 @@ export function createApp(config: AppConfig, redacted: Record<string, unknown>, 
         log.info('fallback loaded', { location: config.catalog.fallback, songs: fallback.songs.length });
       }
       await http?.start();
+      // Continuity: saved sessions are queued before commands are let in (see resume.ts).
+      await continuity.start();
       await control.start();
       log.info('music-bridge started', { version: VERSION });
     },
@@ -176,9 +204,11 @@ export function createApp(config: AppConfig, redacted: Record<string, unknown>, 
       const warn = (msg: string, fields: Record<string, unknown>) => log.warn(msg, fields);
       stopping ??= (async () => {
         catalog.stop();
+        await continuity.drain();
         await registry.shutdown('bridge shutting down');
         // Joins given up on may still complete: leave those rooms before the FFI goes away.
         await Promise.all([settleWithin(control.stop(), SHUTDOWN_CONTROL_MS, 'stopping the control plane', warn), settleAbandonedJoins(SHUTDOWN_JOINS_MS)]);
+        await settleWithin(continuity.stop(), SHUTDOWN_PRESENCE_MS, 'saying this instance is offline', warn);
         webConsole?.close();
         if (http) await settleWithin(http.stop(), SHUTDOWN_HTTP_MS, 'stopping the ops endpoint', warn);
         await settleWithin(dispose(), SHUTDOWN_LIVEKIT_MS, 'releasing the LiveKit SDK', warn);

@@ -18,6 +18,8 @@ export interface DecoderOptions {
   media: MediaPolicy;
   /** Redirects an http(s) song may follow; set only when the ffmpeg build has `-max_redirects`. */
   maxRedirects?: number;
+  /** Start this far into the song, ms (resume; ffmpeg's input seek). The caller bounds it to the song. */
+  startMs?: number;
 }
 
 /**
@@ -133,9 +135,16 @@ export class SongDecoder {
   }
 }
 
-/** Per-input options: the protocol whitelist always; timeouts, reconnects and redirects for http(s). */
-export function inputOptions(input: MediaInput, opts: Pick<DecoderOptions, 'networkTimeoutMs' | 'maxRedirects'>): string[] {
+/** Longest seek accepted, ms: beyond any song (a hostile or corrupt offset decodes nothing, quickly). */
+const MAX_SEEK_MS = 24 * 3600 * 1000;
+
+/** Per-input options: the protocol whitelist always; the start offset; timeouts, reconnects and redirects for http(s). */
+export function inputOptions(input: MediaInput, opts: Pick<DecoderOptions, 'networkTimeoutMs' | 'maxRedirects' | 'startMs'>): string[] {
   const args = ['-nostdin', '-hide_banner', '-protocol_whitelist', input.protocols];
+  // -ss before -i is an input seek: ffmpeg starts decoding there instead of decoding up to it.
+  const startMs = opts.startMs ?? 0;
+  const seek = Number.isFinite(startMs) ? Math.min(Math.max(0, Math.floor(startMs)), MAX_SEEK_MS) : 0;
+  if (seek > 0) args.push('-ss', (seek / 1000).toFixed(3));
   if (input.network) {
     // rw_timeout is in microseconds; reconnect options let a CDN hiccup resume mid-song.
     args.push('-rw_timeout', String(opts.networkTimeoutMs * 1000), '-reconnect', '1', '-reconnect_streamed', '1', '-reconnect_delay_max', '2');

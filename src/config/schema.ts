@@ -69,7 +69,19 @@ export function roomPatternProblem(pattern: string): string | undefined {
   return undefined;
 }
 
+function instanceId(val: unknown): void {
+  if (typeof val !== 'string' || !/^([A-Za-z0-9._-]{1,64})?$/.test(val)) throw new Error('must be empty or 1 to 64 of A-Z a-z 0-9 . _ -');
+}
+
 export const schema = {
+  bridge: {
+    instanceId: {
+      doc: 'This bridge instance\'s id, written as the owner in every device status; empty = derived from the host name and mqtt.clientId (stable across restarts of the same unit).',
+      format: instanceId,
+      default: '',
+      env: 'MUSIC_BRIDGE_INSTANCE_ID',
+    },
+  },
   mqtt: {
     url: { doc: 'Broker URL (mqtt://, mqtts://, ws://, wss://).', format: urlWithScheme(['mqtt', 'mqtts', 'ws', 'wss']), default: 'mqtt://127.0.0.1:1883', env: 'MQTT_URL' },
     username: { doc: 'Broker user name (empty for none).', format: String, default: '', env: 'MQTT_USERNAME' },
@@ -139,6 +151,10 @@ export const schema = {
     rejoinTimeoutMs: { doc: 'After losing the LiveKit connection, keep trying to rejoin this long before ending with an error, ms.', format: intInRange(1000, 3600000), default: 60000, env: 'SESSIONS_REJOIN_TIMEOUT_MS' },
     queueLimit: { doc: 'Commands one device may have waiting or running; a command beyond them is answered queue_full at once. Keep it above mqtt.commandBurst, so a burst the rate limit lets in is never refused here.', format: intInRange(1, 1000), default: 64, env: 'SESSIONS_QUEUE_LIMIT' },
     maxRememberedDevices: { doc: 'Devices whose last status (idle, error) is remembered without a session; the least recently used are forgotten first.', format: intInRange(1, 1000000), default: 10000, env: 'SESSIONS_MAX_REMEMBERED_DEVICES' },
+    resume: { doc: 'At start-up, resume the sessions whose retained status says playing or paused (same room, song, position, queue, volume); a shutdown leaves that status in place. See docs/operations.md.', format: Boolean, default: true, env: 'SESSIONS_RESUME' },
+    resumeMaxAgeSeconds: { doc: 'A retained session state older than this (since its position was taken) is not resumed, s.', format: intInRange(1, 30 * 86400), default: 3600, env: 'SESSIONS_RESUME_MAX_AGE_SECONDS' },
+    resumeReadTimeoutMs: { doc: 'Longest wait at start-up for the broker to deliver the retained statuses to resume, ms.', format: intInRange(100, 60000), default: 3000, env: 'SESSIONS_RESUME_READ_TIMEOUT_MS' },
+    positionIntervalMs: { doc: 'While a room plays, its retained status (with the song position) is published again this often, ms; 0 = only on changes. A resume after kill -9 starts at most this far back.', format: intInRange(0, 3600000), default: 15000, env: 'SESSIONS_POSITION_INTERVAL_MS' },
   },
   http: {
     host: { doc: 'Address of the ops HTTP endpoint (/healthz, /readyz, /metrics).', format: String, default: '127.0.0.1', env: 'HTTP_HOST' },

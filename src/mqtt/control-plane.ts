@@ -39,6 +39,8 @@ export interface ControlPlaneOptions {
   connect?: (url: string, options: IClientOptions) => MqttClient;
   /** Clock for rate limits and status TTLs (tests). */
   now?: () => number;
+  /** Continuity (many instances): whether this instance acts on commands for the device; default all. */
+  owns?: (device: string) => boolean;
 }
 
 const RECONNECT_MIN_MS = 500;
@@ -254,6 +256,8 @@ export class ControlPlane {
     // What a refusal echoes (request_id, ...): parsed only if a refusal reply is actually sent.
     const ids = (): Ids => (payload.length <= this.opts.maxPayloadBytes ? echoIds(parseCommand(payload)) : {});
     const id = normaliseDeviceId(raw);
+    // Continuity: every instance sees every command; only the device's owner answers it.
+    if (this.opts.owns && !this.opts.owns(id.ok ? id.id : raw)) return;
     if (!id.ok) {
       // No device to limit by: all of these share one bucket, so they cannot flood bridge/errors.
       if (!this.commandTokens.take('')) return refuse(undefined, 'rate_limited', 'too many commands', ids);
@@ -399,8 +403,8 @@ function echoIds(p: ReturnType<typeof parseCommand>): Ids {
 }
 
 
-/** TLS material for mqtts:// / wss:// brokers, read once at start-up. */
-function tlsOptions(o: ControlPlaneOptions): Partial<IClientOptions> {
+/** TLS material for mqtts:// / wss:// brokers, read once at start-up (exported for the resume reader). */
+export function tlsOptions(o: Pick<ControlPlaneOptions, 'caFile' | 'certFile' | 'keyFile' | 'rejectUnauthorized'>): Partial<IClientOptions> {
   const read = (file: string) => (file ? readFileSync(file) : undefined);
   return { ca: read(o.caFile), cert: read(o.certFile), key: read(o.keyFile), rejectUnauthorized: o.rejectUnauthorized };
 }

@@ -40,6 +40,13 @@ export interface PlayerOptions {
   outputRetryMs?: number;
   /** What to do while the song source is down. */
   outage?: OutageOptions;
+  /** Length of one frame, ms: `positionMs` counts the captured frames of the song in it. Default 0. */
+  frameMs?: number;
+  /**
+   * Resume (continuity): the first song, when it is this one, starts at `ms` (the decoder seeks);
+   * `decoder`, when given, is that decode already opened (started while the room was joined).
+   */
+  startAt?: { songId: string; ms: number; decoder?: Decoder };
 }
 
 /** Source outages: `maxFailuresInRow` source-kind failures in a row make the player degraded. */
@@ -122,6 +129,10 @@ export class Player extends EventEmitter<PlayerEvents> {
   private outputFailures = 0;
   private outputBroken: Error | undefined;
   private signalStop: () => void = () => undefined;
+  // Continuity: where the current song is, counted from the frames captured (not decoded).
+  private songFrames = 0;
+  private songOffsetMs = 0;
+  private startAt: PlayerOptions['startAt'];
   private readonly stopSignal = new Promise<void>((resolve) => (this.signalStop = resolve));
   /** Songs whose first frame went out; a run of failures is broken by any song that was heard. */
   private songsStarted = 0;
@@ -139,6 +150,12 @@ export class Player extends EventEmitter<PlayerEvents> {
     this.gain = new Gain(opts.volume ?? 100);
     this.fader = new Fader(opts.fadeSamples ?? opts.frameSamples / this.channels, this.channels);
     this.crossfadeFrames = Math.max(0, opts.crossfadeFrames ?? 0);
+    this.startAt = opts.startAt;
+  }
+
+  /** Position in the current song, ms: its start offset plus the frames of it captured so far. */
+  get positionMs(): number {
+    return this.songOffsetMs + this.songFrames * (this.opts.frameMs ?? 0);
   }
 
   get running(): boolean {
@@ -334,6 +351,7 @@ export class Player extends EventEmitter<PlayerEvents> {
     let decoder: Decoder;
     try {
       decoder = fallback ? (this.opts.outage?.openFallback ?? this.openDecoder)(song) : this.takeDecoder(song);
+      this.songFrames = 0; // continuity: position restarts with every song
     } catch (err) {
       return { kind: 'failed', error: asError(err), handover };
     }
@@ -386,6 +404,7 @@ export class Player extends EventEmitter<PlayerEvents> {
           frame = new Int16Array(this.opts.frameSamples); // a song shorter than the crossfade: the tail fades out alone
         }
         await this.output(mixing() ? this.mixTail(tail!, frame) : frame);
+        this.songFrames++;
         if (frames++ === 0 && !fallback) this.started(song);
       }
       await decoder.finished;
@@ -477,6 +496,13 @@ export class Player extends EventEmitter<PlayerEvents> {
   }
 
   private takeDecoder(song: Song): Decoder {
+    // Continuity: the first song of a resumed session starts where it was.
+    const start = this.startAt;
+    this.startAt = undefined;
+    const seek = start?.songId === song.id ? start.ms : 0;
+    if (start?.decoder && seek === 0) this.retire(start.decoder, 'resumed song no longer first');
+    this.songOffsetMs = seek;
+    if (seek > 0) return start?.decoder ?? this.openDecoder(song, seek);
     const p = this.prefetched;
     this.prefetched = undefined;
     if (p && p.song.id === song.id) return p.decoder;
@@ -512,6 +538,8 @@ export class Player extends EventEmitter<PlayerEvents> {
   }
 
   private async cleanup(): Promise<void> {
+    if (this.startAt?.decoder) this.retire(this.startAt.decoder, 'player stopped');
+    this.startAt = undefined;
     if (this.current) this.retire(this.current, 'player stopped');
     if (this.prefetched) this.retire(this.prefetched.decoder, 'player stopped');
     this.current = this.prefetched = undefined;

@@ -59,6 +59,27 @@ export class Playlist {
     this.upcoming.unshift(song);
   }
 
+  /** Ids of up to `n` songs up next, in order. */
+  upcomingIds(n: number): string[] {
+    return this.upcoming.slice(0, n).map((s) => s.id);
+  }
+
+  /** Ids of up to `n` songs played, the most recent last. */
+  historyIds(n: number): string[] {
+    return this.history.slice(-n).map((s) => s.id);
+  }
+
+  /**
+   * Puts back a playlist saved before a restart: `now` plays, `upcoming` comes next (then the
+   * shuffled pool), `history` is what `previous` goes back through.
+   */
+  restore(now: Song, upcoming: readonly Song[], history: readonly Song[]): void {
+    this.now = now;
+    this.upcoming = [...upcoming];
+    this.history.splice(0, this.history.length, ...history.slice(-HISTORY_LIMIT));
+    this.refill();
+  }
+
   /** Replaces the pool (a new language or genre); the current song stays until the next move. */
   setPool(pool: readonly Song[]): void {
     this.pool = [...pool];

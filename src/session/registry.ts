@@ -4,6 +4,7 @@ import { settleWithin, SHUTDOWN_SESSIONS_MS } from './bounded';
 import type { CommandEnvelope } from './commands';
 import { RoomNotFoundError, RoomRefusedError, type RoomResolver } from './room-resolver';
 import type { Outcome, OutcomeCode, RoomSession } from './room-session';
+import type { ResumePoint } from './session-state';
 import { idleStatus, type DeviceStatus } from './status';
 
 export interface CommandResult extends Outcome {
@@ -17,11 +18,25 @@ export interface RegistryOptions {
   queueLimit: number;
   /** Devices whose last status is remembered without a session (least recently used forgotten first). */
   maxRememberedDevices: number;
-  createSession: (device: string, room: string) => RoomSession;
+  /** `seq`: the device's last status sequence number, which the new session's statuses continue. */
+  createSession: (device: string, room: string, seq?: number) => RoomSession;
   log: Logger;
   /** Longest a shutdown waits for every session to end; default SHUTDOWN_SESSIONS_MS. */
   shutdownTimeoutMs?: number;
+  /**
+   * Continuity (sessions.resume): a shutdown leaves each session's last status saying what played
+   * (with reason "bridge shutting down"), so the next start resumes it; a stop still says idle.
+   */
+  keepOnShutdown?: boolean;
+  /**
+   * Continuity: whether another live instance of the fleet owns the device now. A session displaced
+   * from its room (DUPLICATE_IDENTITY) by such an instance publishes no final status: it is theirs.
+   */
+  takenOver?: (device: string) => boolean;
 }
+
+/** Why a resume was not done; the device's status then says idle with this reason. */
+export type ResumeCheck = () => Promise<string | undefined>;
 
 export interface RegistryEvents {
   /** A device's status changed; publish it. */
@@ -49,6 +64,10 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
   /** Last status of devices without a session (idle, or the error that ended it); an LRU. */
   private readonly lastStatus = new Map<string, DeviceStatus>();
   private closing: Promise<void> | undefined;
+  /** Continuity: each session's status as the shutdown began, published as its last word. */
+  private readonly suspended = new Map<string, DeviceStatus>();
+  /** Continuity: a drain hands the sessions to peers; their final statuses are not published. */
+  private handingOver = false;
 
   constructor(private readonly opts: RegistryOptions) {
     super();
@@ -61,6 +80,25 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
   /** Devices with commands waiting or running (bounded by the devices that sent any). */
   get queuedDevices(): number {
     return this.queues.size;
+  }
+
+  /** True while the device has a session or queued work here (continuity: this instance owns it). */
+  holds(device: string): boolean {
+    return this.sessions.has(device) || this.queues.has(device);
+  }
+
+  /**
+   * Continuity: a drain. Publishes every session's status now (the freshest position for the peers
+   * that take over), and from now on a session's end publishes nothing: the status is the peer's.
+   */
+  get handingOverNow(): boolean {
+    return this.handingOver;
+  }
+
+  handOver(): DeviceStatus[] {
+    this.handingOver = true;
+    for (const session of this.sessions.values()) session.publishStatus();
+    return [...this.sessions.values()].map((s) => s.status());
   }
 
   get rememberedDevices(): number {
@@ -96,12 +134,37 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
     this.closing ??= (async () => {
       const sessions = [...this.sessions.entries()];
       this.opts.log.info('ending every session', { sessions: sessions.length });
+      if (this.opts.keepOnShutdown) for (const [device, session] of sessions) this.suspended.set(device, session.status());
       for (const [, session] of sessions) session.abort(reason);
       const endings = sessions.map(([device, session]) => this.enqueue(device, () => session.end(reason)));
       const ms = this.opts.shutdownTimeoutMs ?? SHUTDOWN_SESSIONS_MS;
       await settleWithin(Promise.all(endings), ms, 'ending every session', (msg, fields) => this.opts.log.warn(msg, fields));
     })();
     return this.closing;
+  }
+
+  /**
+   * Continuity: resumes a device's session from its saved state, in the device's queue like a
+   * command (so commands that arrive meanwhile run after it). `check` runs first, in the queue: a
+   * reason from it ends the saved session instead (its status says idle with that reason).
+   */
+  resume(device: string, room: string, point: ResumePoint, check: ResumeCheck): Promise<CommandResult> {
+    if (this.closing) return Promise.resolve(this.refusal(device, 'shutting_down'));
+    return this.enqueue(device, async (): Promise<CommandResult> => {
+      if (this.closing) return this.refusal(device, 'shutting_down');
+      if (this.sessions.has(device)) return { ok: false, code: 'room_busy', message: 'the device already has a session', status: this.status(device) };
+      const problem = (this.rooms.has(room) ? `another device's music plays in room "${room}"` : undefined) ??
+        (this.sessions.size >= this.opts.maxSessions ? `too many sessions: the limit is ${this.opts.maxSessions}` : undefined) ??
+        (await check());
+      if (problem !== undefined) {
+        const idle = { ...idleStatus(device, null, `not resumed: ${problem}`, point.seq + 1) };
+        this.remember(idle);
+        this.emit('status', idle);
+        return { ok: false, code: 'not_playing', message: idle.reason!, status: idle };
+      }
+      if (this.closing) return this.refusal(device, 'shutting_down');
+      return this.startNew(device, room, point.query, point);
+    });
   }
 
   /** Appends `task` to the device's queue; the queue is removed once empty. */
@@ -181,8 +244,8 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
     return this.refusal(device, 'room_busy', `another device's music plays in room "${room}"`);
   }
 
-  private async startNew(device: string, room: string, query: { language?: string; genre?: string }): Promise<CommandResult> {
-    const session = this.opts.createSession(device, room);
+  private async startNew(device: string, room: string, query: { language?: string; genre?: string }, resume?: ResumePoint): Promise<CommandResult> {
+    const session = this.opts.createSession(device, room, this.lastStatus.get(device)?.seq ?? resume?.seq);
     this.sessions.set(device, session);
     this.rooms.set(room, device);
     this.lastStatus.delete(device);
@@ -194,7 +257,7 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
     });
     session.on('ended', () => this.forget(device, session));
     try {
-      const outcome = await session.start({ language: query.language, genre: query.genre });
+      const outcome = await session.start({ language: query.language, genre: query.genre }, resume);
       if (!outcome.ok) await session.end(outcome.message);
       return { ...outcome, status: this.status(device) };
     } catch (err) {
@@ -210,9 +273,22 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
   private forget(device: string, session: RoomSession): void {
     if (this.sessions.get(device) === session) this.sessions.delete(device);
     if (this.rooms.get(session.room) === device) this.rooms.delete(session.room);
-    const final = { ...session.status(), room: null };
-    this.remember(final);
+    const last = session.status();
+    const suspended = this.suspended.get(device);
+    this.suspended.delete(device);
     session.removeAllListeners();
+    if (this.handingOver || (session.displaced && this.opts.takenOver?.(device))) {
+      // Another instance plays in the room now (or will): its status must not be overwritten.
+      this.opts.log.info('session handed over', { device, room: session.room, displaced: session.displaced });
+      return;
+    }
+    if (suspended && suspended.state !== 'idle' && suspended.state !== 'error' && suspended.position_ms !== null) {
+      // Shut down while music was on: the retained status keeps saying so, for the next start.
+      this.emit('status', { ...suspended, reason: 'bridge shutting down', seq: last.seq + 1, updated_at: new Date().toISOString() });
+      return;
+    }
+    const final = { ...last, room: null, seq: last.seq + 1 };
+    this.remember(final);
     this.emit('status', final);
   }
 

@@ -43,6 +43,9 @@ export class JoinAbortedError extends Error {}
  * so music never plays into an empty room. The session owns its end: the presence only reports
  * `ended`, and stops on its own only what the session's signal cancels (joins, waits).
  */
+/** The end reason when another participant joined with the bot identity (a handover, or another instance). */
+export const IDENTITY_TAKEN = 'left the room: DUPLICATE_IDENTITY';
+
 export class ResilientRoom extends EventEmitter<ResilientRoomEvents> {
   readonly sink: RoomSink;
   private link: RoomLink | undefined;
@@ -181,7 +184,7 @@ export class ResilientRoom extends EventEmitter<ResilientRoomEvents> {
     if (this.done) return; // the session is ending: nothing to rejoin, nothing more to report
     if (!recoverable) {
       const error = reason === 'DUPLICATE_IDENTITY' ? 'another participant joined the room with the bot identity' : `disconnected from the room (${reason})`;
-      this.end(`left the room: ${reason}`, error);
+      this.end(reason === 'DUPLICATE_IDENTITY' ? IDENTITY_TAKEN : `left the room: ${reason}`, error);
       return;
     }
     this.o.log.warn('room connection lost; rejoining', { reason });

@@ -7,10 +7,11 @@ import { redactUrl } from '../ops/redact';
 import { startTimings } from '../ops/start-timings';
 import { PlaybackMachine, sameQuery, type PlaybackCommand, type PlaybackState, type Transition } from '../player/playback-machine';
 import { Player, type OutageOptions } from '../player/player';
-import type { DecoderFactory } from '../player/types';
+import type { Decoder, DecoderFactory } from '../player/types';
 import { settleWithin, TEARDOWN_BOUNDS, type TeardownBounds } from './bounded';
-import { ResilientRoom } from './resilient-room';
+import { IDENTITY_TAKEN, ResilientRoom } from './resilient-room';
 import type { RoomJoiner } from './room-link';
+import { RESUME_LIST_LIMIT, type ResumePoint } from './session-state';
 import { songInfo, type DeviceStatus, type SessionState, type SongFailure } from './status';
 
 /** Data-channel topic the devices and the existing gateway listen on. */
@@ -39,6 +40,16 @@ export interface SessionDeps {
   jitter?: () => number;
   /** Source outages: fallback and retry back-off (see OutageOptions). */
   outage?: OutageOptions;
+  /** Continuity: the owning bridge instance, written in every status. */
+  instance?: string;
+  /** Length of one frame, ms (the position counts captured frames). */
+  frameMs?: number;
+  /** While playing, the status (with the position) is published again this often, ms; 0 = never. */
+  positionIntervalMs?: number;
+  /** The device's last status sequence number; this session's statuses continue after it. */
+  seq?: number;
+  /** Continuity: whether another instance of the fleet now owns the device (a DUPLICATE_IDENTITY is then a handover). */
+  handedOver?: () => boolean;
 }
 
 interface Countable {
@@ -115,11 +126,16 @@ export class RoomSession extends EventEmitter<SessionEvents> {
   /** Why the session must end, reported by its room or player and not yet run by its owner. */
   private requested: { reason: string; error?: string } | undefined;
   private ending: Promise<void> | undefined;
+  // Continuity (src/session/session-state.ts): status sequence, resume in progress, position refresh.
+  private seq: number;
+  private resuming = false;
+  private positionTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly deps: SessionDeps) {
     super();
     this.machine = new PlaybackMachine(deps.rng);
     this.bounds = { ...TEARDOWN_BOUNDS, ...deps.bounds };
+    this.seq = deps.seq ?? 0;
   }
 
   get room(): string {
@@ -140,6 +156,19 @@ export class RoomSession extends EventEmitter<SessionEvents> {
     return this.requested !== undefined || this.current === 'ending' || this.current === 'ended';
   }
 
+  /**
+   * Continuity: the session ended because another bot joined its room with the same identity (an
+   * instance that took the room over). The room and its status are the other's now.
+   */
+  get displaced(): boolean {
+    return this.endReason === IDENTITY_TAKEN;
+  }
+
+  /** Publishes the status now (a drain hands over the freshest position). */
+  publishStatus(): void {
+    this.emitStatus();
+  }
+
   /** Cancels what the session awaits (a join in flight rejects at once); its owner then calls `end`. */
   abort(reason: string): void {
     if (!this.aborter.signal.aborted) this.aborter.abort(new Error(reason));
@@ -147,11 +176,15 @@ export class RoomSession extends EventEmitter<SessionEvents> {
 
   status(): DeviceStatus {
     const query = this.machine.request;
+    const list = this.machine.playlist;
+    const song = this.song ?? list?.current();
+    const position = song && this.player ? this.player.positionMs : null;
+    const now = new Date().toISOString();
     return {
       device: this.deps.device,
       room: this.deps.room,
       // While the LiveKit connection is re-established, that is shown instead of the playback state.
-      state: this.presence?.reconnecting && this.machine.active ? 'reconnecting' : this.player?.degradedCause && this.machine.state === 'playing' ? 'degraded' : sessionState(this.machine.state),
+      state: this.presence?.reconnecting && this.machine.active ? 'reconnecting' : this.player?.degradedCause && this.machine.state === 'playing' ? 'degraded' : sessionState(this.machine.state, this.resuming),
       song: songInfo(this.song),
       volume: this.player?.volume ?? 100,
       queue_length: this.player?.playlist.queueLength ?? 0,
@@ -160,17 +193,35 @@ export class RoomSession extends EventEmitter<SessionEvents> {
       error: this.machine.error ?? this.player?.degradedCause ?? null,
       last_failure: this.lastFailure,
       reason: this.endReason,
-      updated_at: new Date().toISOString(),
+      position_ms: position,
+      position_at: position === null ? null : now,
+      queue: list?.upcomingIds(RESUME_LIST_LIMIT) ?? [],
+      history: list?.historyIds(RESUME_LIST_LIMIT) ?? [],
+      instance: this.deps.instance ?? null,
+      seq: this.seq,
+      updated_at: now,
     };
   }
 
-  /** Joins and plays. Throws when the join fails or the signal aborts it; the owner then calls `end`. */
-  async start(query: SongQuery): Promise<Outcome> {
+  /**
+   * Joins and plays. Throws when the join fails or the signal aborts it; the owner then calls `end`.
+   * With `resume` (continuity), the saved playlist, song position, volume and pause come back.
+   */
+  async start(query: SongQuery, resume?: ResumePoint): Promise<Outcome> {
     if (this.over) return { ok: false, code: 'not_playing', message: 'Music streaming is stopping' };
     const selection = this.deps.catalog().select(query);
     const switching = this.machine.active && !sameQuery(query, this.machine.request);
     const t = this.machine.dispatch({ type: 'start', query, pool: selection.songs, note: selection.note });
     if (t.effect !== 'open') return this.restarted(t, switching);
+    // Continuity: the resumed song starts decoding while the room is joined (a handover's gap is
+    // the time from the new join to the first frame); a join that fails kills it.
+    let early: Decoder | undefined;
+    if (resume) {
+      this.resuming = true;
+      this.machine.playlist!.restore(resume.song, resume.upcoming, resume.history);
+      if (resume.paused) this.machine.dispatch({ type: 'pause' });
+      else if (resume.positionMs > 0) early = this.openEarly(resume);
+    }
     this.current = 'joining';
     this.emitStatus();
     startTimings.begin(this.deps.room);
@@ -185,6 +236,9 @@ export class RoomSession extends EventEmitter<SessionEvents> {
       emptyRoomTimeoutMs: this.deps.emptyRoomTimeoutMs,
       onFrame: () => this.deps.counters?.framesSent.inc(),
       onUnderrun: (ms) => this.deps.counters?.underrunSeconds.inc(ms / 1000),
+    }).catch((err: unknown) => {
+      early?.kill('join failed');
+      throw err;
     });
     this.presence = presence;
     presence.on('reconnecting', () => this.emitStatus());
@@ -201,6 +255,9 @@ export class RoomSession extends EventEmitter<SessionEvents> {
       crossfadeFrames: this.deps.crossfadeFrames,
       maxFailuresInRow: this.deps.maxFailuresInRow,
       outage: this.deps.outage,
+      frameMs: this.deps.frameMs,
+      volume: resume?.volume,
+      startAt: resume ? { songId: resume.song.id, ms: resume.positionMs, decoder: early } : undefined,
     });
     this.player = player;
     player.on('songStarted', (song) => this.onSongStarted(song));
@@ -231,12 +288,29 @@ export class RoomSession extends EventEmitter<SessionEvents> {
     this.current = 'running';
     player.start();
     this.song = this.machine.dispatch({ type: 'started' }).song;
+    this.resuming = false;
+    this.watchPosition();
     this.emitStatus();
 
+    if (resume) {
+      const message = `Music resumed after a bridge restart: ${resume.song.title}`;
+      this.notify({ type: 'music_resumed', message, song_id: resume.song.id, position_ms: resume.positionMs, language: query.language ?? null, genre: query.genre ?? null });
+      this.deps.log.info('music resumed', { song: resume.song.id, position_ms: resume.positionMs, paused: resume.paused, volume: resume.volume });
+      return { ok: true, message };
+    }
     const message = t.message;
     this.notify({ type: 'continuous_music_started', message, language: query.language ?? null, genre: query.genre ?? null });
     this.deps.log.info('music started', { language: query.language, genre: query.genre, pool: selection.songs.length });
     return { ok: true, message };
+  }
+
+  /** Opens the resumed song's decode now; a decoder that cannot even start is retried by the player. */
+  private openEarly(resume: ResumePoint): Decoder | undefined {
+    try {
+      return this.deps.openDecoder(resume.song, resume.positionMs);
+    } catch {
+      return undefined;
+    }
   }
 
   /** A start while music runs: same request (resumes when paused), or a switch to another pool. */
@@ -311,7 +385,11 @@ export class RoomSession extends EventEmitter<SessionEvents> {
   }
 
   private async teardown(reason: string, error?: string): Promise<void> {
+    // Continuity: losing the identity to another instance of this fleet is a handover, not a failure
+    // (to anyone else it is: the status says so).
+    if (reason === IDENTITY_TAKEN && this.deps.handedOver?.()) error = undefined;
     this.current = 'ending';
+    clearInterval(this.positionTimer);
     // Cancels a join or rejoin in flight; a sink without a track stops waiting, so the fade-out
     // goes into the room when there is one and ends at once when there is none.
     this.abort(reason);
@@ -365,7 +443,18 @@ export class RoomSession extends EventEmitter<SessionEvents> {
   }
 
   private emitStatus(): void {
+    this.seq++;
     this.emit('status', this.status());
+  }
+
+  /** Continuity: while playing, the position is published again every `positionIntervalMs`. */
+  private watchPosition(): void {
+    const ms = this.deps.positionIntervalMs ?? 0;
+    if (ms <= 0) return;
+    this.positionTimer = setInterval(() => {
+      if (this.current === 'running' && this.machine.state === 'playing') this.emitStatus();
+    }, ms);
+    this.positionTimer.unref?.();
   }
 
   /** Fire-and-forget data message: a slow data channel must never hold up a command. */
@@ -388,6 +477,7 @@ function outcome(t: Transition): Outcome {
 }
 
 /** The machine's state as the status shows it: a stopping room is on its way to idle. */
-function sessionState(state: PlaybackState): SessionState {
+function sessionState(state: PlaybackState, resuming: boolean): SessionState {
+  if (state === 'starting' && resuming) return 'resuming';
   return state === 'stopping' ? 'idle' : state;
 }

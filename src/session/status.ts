@@ -1,7 +1,10 @@
 import type { Song } from '../catalog/song';
 
-/** `degraded`: the song source is down; the session stays and retries (fallback or silence meanwhile). */
-export type SessionState = 'idle' | 'starting' | 'playing' | 'paused' | 'reconnecting' | 'degraded' | 'error';
+/**
+ * `resuming`: the session is being restored from its retained status after a restart (see docs/mqtt-api.md);
+ * `degraded`: the song source is down; the session stays and retries (fallback or silence meanwhile).
+ */
+export type SessionState = 'idle' | 'starting' | 'resuming' | 'playing' | 'paused' | 'reconnecting' | 'degraded' | 'error';
 
 export interface SongInfo {
   id: string;
@@ -35,6 +38,19 @@ export interface DeviceStatus {
   last_failure: SongFailure | null;
   /** Why the session last ended (stop command, room closed, failure), null while it runs. */
   reason: string | null;
+  /**
+   * What a resume needs (src/session/session-state.ts): the current song's position, ms, counted
+   * from the frames captured, and when it was taken; null without a song.
+   */
+  position_ms: number | null;
+  position_at: string | null;
+  /** Ids of the songs up next and of those played (most recent last), each at most RESUME_LIST_LIMIT. */
+  queue: string[];
+  history: string[];
+  /** The bridge instance that owns the session (bridge.instanceId), null when none does. */
+  instance: string | null;
+  /** Grows with every status of the device published by its owner (a newer status has a larger one). */
+  seq: number;
   updated_at: string;
 }
 
@@ -43,6 +59,25 @@ export function songInfo(song: Song | undefined): SongInfo | null {
   return { id: song.id, title: song.title, language: song.language, genre: song.genres[0] ?? null, duration_ms: song.durationMs ?? null };
 }
 
-export function idleStatus(device: string, error: string | null = null, reason: string | null = null): DeviceStatus {
-  return { device, room: null, state: error ? 'error' : 'idle', song: null, volume: 100, queue_length: 0, language: null, genre: null, error, last_failure: null, reason, updated_at: new Date().toISOString() };
+export function idleStatus(device: string, error: string | null = null, reason: string | null = null, seq = 0): DeviceStatus {
+  return {
+    device,
+    room: null,
+    state: error ? 'error' : 'idle',
+    song: null,
+    volume: 100,
+    queue_length: 0,
+    language: null,
+    genre: null,
+    error,
+    last_failure: null,
+    reason,
+    position_ms: null,
+    position_at: null,
+    queue: [],
+    history: [],
+    instance: null,
+    seq,
+    updated_at: new Date().toISOString(),
+  };
 }

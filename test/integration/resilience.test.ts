@@ -169,7 +169,7 @@ describe('resilience (real servers restarted under the daemon)', () => {
     await Promise.all(scripts.map((_, i) => app.command(device(i), { type: 'stop_continuous_music' })));
   }, 120000);
 
-  test('SIGTERM with 5 rooms playing: exit 0, offline, final statuses idle, no ffmpeg left', async () => {
+  test('SIGTERM with 5 rooms playing: exit 0, offline, final statuses say what played (for the resume), no ffmpeg left', async () => {
     const daemon = await Daemon.start();
     cleanup.push(() => daemon.stop());
     const app = await AppClient.connect(daemon.baseTopic);
@@ -182,7 +182,8 @@ describe('resilience (real servers restarted under the daemon)', () => {
     const from = app.messages.items.length;
     expect(await daemon.stop('SIGTERM')).toBe(0);
     await app.messages.next((m) => m.topic === `${daemon.baseTopic}/bridge/state` && m.text === 'offline', 'offline', 5000, from);
-    for (const i of [0, 1, 2, 3, 4]) await app.status(`aabbccddee8${i}`, (s) => s.state === 'idle', `final status of room ${i}`, from, 5000);
+    // sessions.resume (default): the last status keeps saying playing, so the next start resumes it.
+    for (const i of [0, 1, 2, 3, 4]) await app.status(`aabbccddee8${i}`, (s) => s.state === 'playing' && s.reason === 'bridge shutting down', `final status of room ${i}`, from, 5000);
     // Orphans would be re-parented, so look for any ffmpeg still reading this run's test tracks.
     expect(ffmpegReading(stackInfo().workDir)).toEqual([]);
     expect(daemon.lines.items.map((l) => l.message)).toContain('stopped');

@@ -16,7 +16,7 @@ export type DaemonConfig = Record<string, Record<string, unknown>>;
 
 /** The built daemon (dist/cli.js) in its own process, configured for the test stack. */
 export class Daemon extends JsonProcess<LogLine> {
-  constructor(readonly baseTopic: string, configFile: string) {
+  constructor(readonly baseTopic: string, readonly configFile: string) {
     super(['start', '--config', configFile], {});
   }
 
@@ -35,6 +35,15 @@ export class Daemon extends JsonProcess<LogLine> {
     for (const [section, values] of Object.entries(overrides)) config[section] = { ...config[section], ...values };
     const file = join(stack.workDir, `${baseTopic}.json`);
     writeFileSync(file, JSON.stringify(config));
+    return Daemon.run(baseTopic, file);
+  }
+
+  /** Another daemon process with this one's configuration (a restart: same base topic, client id). */
+  restart(): Promise<Daemon> {
+    return Daemon.run(this.baseTopic, this.configFile);
+  }
+
+  private static async run(baseTopic: string, file: string): Promise<Daemon> {
     const daemon = new Daemon(baseTopic, file);
     await daemon.lines.next((l) => l.message === 'music-bridge started', 'daemon start-up', 20000).catch((err: Error) => {
       throw new Error(`${err.message}\nstderr: ${daemon.stderrTail}`);

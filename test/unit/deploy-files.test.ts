@@ -34,6 +34,12 @@ describe('shipped deployment files', () => {
     expect(out).toBe('');
   });
 
+  test('the systemd template unit (many instances) passes systemd-analyze verify and gives each instance its own id', () => {
+    const out = execFileSync('systemd-analyze', ['verify', join(ROOT, 'deploy', 'music-bridge@.service')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    expect(out).toBe('');
+    expect(read('deploy', 'music-bridge@.service')).toMatch(/^Environment=MUSIC_BRIDGE_INSTANCE_ID=%H-%i$/m);
+  });
+
   test('mosquitto-secure.conf: logins and the ACL everywhere, TLS on every listener but a loopback one', () => {
     const lines = read('mosquitto', 'mosquitto-secure.conf').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
     expect(lines).toEqual(expect.arrayContaining(['per_listener_settings false', 'allow_anonymous false', 'password_file /mosquitto/config/passwd', 'acl_file /mosquitto/config/acl']));

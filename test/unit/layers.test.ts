@@ -8,7 +8,7 @@ import { join, relative, resolve, dirname } from 'node:path';
  * upwards.
  */
 const ALLOWED: Record<string, string[]> = {
-  mqtt: ['session', 'ops', 'config'],
+  mqtt: ['session', 'catalog', 'ops', 'config'],
   session: ['player', 'audio', 'catalog', 'ops', 'config'],
   player: ['audio', 'catalog', 'ops'],
   audio: ['ops', 'config'],

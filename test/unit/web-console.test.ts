@@ -28,6 +28,12 @@ function status(device: string, o: Partial<DeviceStatus> = {}): DeviceStatus {
     error: null,
     last_failure: null,
     reason: null,
+    position_ms: null,
+    position_at: null,
+    queue: [],
+    history: [],
+    instance: null,
+    seq: 0,
     updated_at: new Date(1_000_000).toISOString(),
     ...o,
   };
