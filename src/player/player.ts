@@ -285,8 +285,11 @@ export class Player extends EventEmitter<PlayerEvents> {
       } else {
         failuresInRow = sourceFailuresInRow = 0;
       }
-      // Only advance when no command moved the playlist meanwhile.
-      if (generation === this.generation) this.playlist.advance();
+      // Only advance when no command moved the playlist meanwhile; a song that ended whole may repeat.
+      if (generation === this.generation) {
+        if (outcome.kind === 'ended') this.playlist.songEnded();
+        else this.playlist.advance();
+      }
     }
   }
 
