@@ -316,6 +316,7 @@ export class ControlPlane {
       session_id: envelope.sessionId ?? null,
       request_id: envelope.requestId ?? null,
       state: result.status,
+      ...(result.queue ? { queue: result.queue } : {}),
     }, correlationData);
   }
 

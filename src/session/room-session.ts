@@ -6,11 +6,12 @@ import { errorFields, type Logger } from '../ops/logger';
 import { redactUrl } from '../ops/redact';
 import { PlaybackMachine, sameQuery, type PlaybackCommand, type PlaybackState, type Transition } from '../player/playback-machine';
 import { Player, type OutageOptions } from '../player/player';
+import type { QueuePosition, RepeatMode } from '../player/playlist';
 import type { DecoderFactory } from '../player/types';
 import { settleWithin, TEARDOWN_BOUNDS, type TeardownBounds } from './bounded';
 import { ResilientRoom } from './resilient-room';
 import type { RoomJoiner } from './room-link';
-import { songInfo, type DeviceStatus, type SessionState, type SongFailure } from './status';
+import { songInfo, type DeviceStatus, type QueueView, type SessionState, type SongFailure } from './status';
 
 /** Data-channel topic the devices and the existing gateway listen on. */
 export const MUSIC_CONTROL_TOPIC = 'music_control';
@@ -153,7 +154,10 @@ export class RoomSession extends EventEmitter<SessionEvents> {
       state: this.presence?.reconnecting && this.machine.active ? 'reconnecting' : this.player?.degradedCause && this.machine.state === 'playing' ? 'degraded' : sessionState(this.machine.state),
       song: songInfo(this.song),
       volume: this.player?.volume ?? 100,
-      queue_length: this.player?.playlist.queueLength ?? 0,
+      queue_length: this.machine.playlist?.queueLength ?? 0,
+      queued: this.machine.playlist?.queuedCount ?? 0,
+      repeat: this.machine.playlist?.repeat ?? 'off',
+      shuffle: this.machine.playlist?.shuffle ?? true,
       language: query.language ?? null,
       genre: query.genre ?? null,
       error: this.machine.error ?? this.player?.degradedCause ?? null,
@@ -285,6 +289,55 @@ export class RoomSession extends EventEmitter<SessionEvents> {
     return this.move({ type: 'playSong', song: found });
   }
 
+  /** Queues a song (by catalog id, or the best match for `query`) after the current one or at the end of the queue. */
+  enqueue(pick: { query?: string; songId?: string; language?: string }, position: QueuePosition): Outcome {
+    if (!this.machine.active) return notPlaying();
+    const catalog = this.deps.catalog();
+    const found = pick.songId !== undefined ? catalog.all().find((s) => s.id === pick.songId) : catalog.search(pick.query ?? '', pick.language)[0];
+    if (!found) return { ok: false, code: 'no_match', message: pick.songId !== undefined ? 'No song has that id' : `No song matches "${pick.query}"` };
+    return this.editQueue({ type: 'enqueue', song: found, position }, (t) => ({ type: 'music_queue_changed', action: 'enqueued', song_id: t.affected?.id, title: t.affected?.title, position }));
+  }
+
+  removeFromQueue(at: { index?: number; songId?: string }): Outcome {
+    return this.editQueue({ type: 'dequeue', index: at.index, songId: at.songId }, (t) => ({ type: 'music_queue_changed', action: 'removed', song_id: t.affected?.id, title: t.affected?.title }));
+  }
+
+  clearQueue(): Outcome {
+    return this.editQueue({ type: 'clearQueue' }, () => ({ type: 'music_queue_changed', action: 'cleared' }));
+  }
+
+  setRepeat(mode: RepeatMode): Outcome {
+    return this.editQueue({ type: 'setRepeat', mode }, () => ({ type: 'music_repeat_changed', mode }));
+  }
+
+  setShuffle(on: boolean): Outcome {
+    return this.editQueue({ type: 'setShuffle', on }, () => ({ type: 'music_shuffle_changed', on }));
+  }
+
+  /** The current song, the next `limit` and the last `limit` played; undefined when nothing plays. */
+  queue(limit: number): QueueView | undefined {
+    const list = this.machine.playlist;
+    if (!list || !this.machine.active) return undefined;
+    return {
+      current: songInfo(this.song ?? list.current()),
+      up_next: list.upNext(limit).map((e) => ({ id: e.song.id, title: e.song.title, queued: e.queued })),
+      history: list.recent(limit).map((s) => ({ id: s.id, title: s.title })),
+      queued: list.queuedCount,
+      repeat: list.repeat,
+      shuffle: list.shuffle,
+    };
+  }
+
+  /** A queue, repeat or shuffle change: tells the room (with the queue's new length) and publishes the status. */
+  private editQueue(cmd: PlaybackCommand, notice: (t: Transition) => Record<string, unknown>): Outcome {
+    const t = this.machine.dispatch(cmd);
+    if (t.ok && t.changed) {
+      this.notify({ ...notice(t), message: t.message, queued: this.machine.playlist?.queuedCount ?? 0 });
+      this.emitStatus();
+    }
+    return outcome(t);
+  }
+
   /** Stops the music and leaves the room. A session already ending is awaited, not ended twice. */
   async stop(reason = 'stopped by command'): Promise<Outcome> {
     await this.end(reason);
@@ -377,6 +430,10 @@ export class RoomSession extends EventEmitter<SessionEvents> {
       this.deps.log.warn(msg, { type: message.type, ...fields }),
     );
   }
+}
+
+function notPlaying(): Outcome {
+  return { ok: false, code: 'not_playing', message: 'No music is currently playing' };
 }
 
 function outcome(t: Transition): Outcome {

@@ -26,8 +26,12 @@ export interface DeviceStatus {
   state: SessionState;
   song: SongInfo | null;
   volume: number;
-  /** Songs queued after the current one. */
+  /** Songs queued after the current one (enqueued plus the continuous playlist's bag). */
   queue_length: number;
+  /** Songs users enqueued (`enqueue_music`) still to play. */
+  queued: number;
+  repeat: 'off' | 'one' | 'all';
+  shuffle: boolean;
   language: string | null;
   genre: string | null;
   error: string | null;
@@ -44,5 +48,24 @@ export function songInfo(song: Song | undefined): SongInfo | null {
 }
 
 export function idleStatus(device: string, error: string | null = null, reason: string | null = null): DeviceStatus {
-  return { device, room: null, state: error ? 'error' : 'idle', song: null, volume: 100, queue_length: 0, language: null, genre: null, error, last_failure: null, reason, updated_at: new Date().toISOString() };
+  return { device, room: null, state: error ? 'error' : 'idle', song: null, volume: 100, queue_length: 0, queued: 0, repeat: 'off', shuffle: true, language: null, genre: null, error, last_failure: null, reason, updated_at: new Date().toISOString() };
+}
+
+/** A song of `get_queue`; `queued`: a user enqueued it (else it comes from the continuous playlist). */
+export interface QueueSong {
+  id: string;
+  title: string;
+  queued: boolean;
+}
+
+/** The `queue` of a `get_queue` reply. */
+export interface QueueView {
+  current: SongInfo | null;
+  /** In play order: index 0 plays next (the `index` of remove_from_queue). */
+  up_next: QueueSong[];
+  /** The most recently played first. */
+  history: { id: string; title: string }[];
+  queued: number;
+  repeat: 'off' | 'one' | 'all';
+  shuffle: boolean;
 }
