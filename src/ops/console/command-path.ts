@@ -59,6 +59,7 @@ export function commandPath(o: {
       session_id: envelope.sessionId ?? null,
       request_id: envelope.requestId ?? null,
       state: result.status,
+      ...(result.queue ? { queue: result.queue } : {}),
     };
   };
 }
