@@ -3,6 +3,7 @@ import { randomInt } from 'node:crypto';
 import { probeFfmpeg, resolveFfmpegPath, type FfmpegInfo } from './audio/ffmpeg-path';
 import { SongDecoder, type DecoderOptions } from './audio/decoder';
 import type { MediaPolicy } from './audio/media-input';
+import { DUCK_RAMPS } from './audio/ducker';
 import { samplesPerChannel, type PcmFormat } from './audio/pcm-format';
 import { loadFallback, type Fallback } from './catalog/fallback';
 import { defaultMediaRoot } from './catalog/media-root';
@@ -86,6 +87,7 @@ export function createApp(config: AppConfig, redacted: Record<string, unknown>, 
     bitrate: config.livekit.audioBitrate,
     maxJoinsInFlight: config.livekit.maxJoinsInFlight,
     inFlight: metrics.joinsInFlight,
+    speakers: config.audio.duck === 'speech',
     log,
   });
 
@@ -133,6 +135,7 @@ export function createApp(config: AppConfig, redacted: Record<string, unknown>, 
         emptyRoomTimeoutMs: config.sessions.emptyRoomTimeoutMs,
         counters: metrics,
         openDecoder: (song) => new SongDecoder(song.url, decoderOptions(media)),
+        duck: config.audio.duck === 'speech' ? { depthDb: config.audio.duckDb, sampleRate: format.sampleRate, channels: format.channels, ...DUCK_RAMPS } : undefined,
         outage: {
           fallback: fallback?.songs,
           openFallback: fallback && ((song) => new SongDecoder(song.url, decoderOptions({ root: fallback!.root }))),

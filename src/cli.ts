@@ -21,7 +21,8 @@ const USAGE = `usage:
                                              ACTION: start, stop, skip, previous, pause, resume,
                                              volume N, play TITLE, status, queue (what plays next),
                                              enqueue TITLE, enqueue-next TITLE, remove N|SONG_ID,
-                                             clear-queue, repeat off|one|all, shuffle on|off;
+                                             clear-queue, repeat off|one|all, shuffle on|off,
+                                             ducking on|off;
                                              prints the reply
 
   music-bridge config-reference             print the configuration reference (markdown)

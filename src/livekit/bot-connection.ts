@@ -1,4 +1,4 @@
-import { DisconnectReason, Room, RoomEvent, type RoomOptions } from '@livekit/rtc-node';
+import { DisconnectReason, Room, RoomEvent, TrackKind, type RoomOptions } from '@livekit/rtc-node';
 import { EventEmitter } from 'eventemitter3';
 import { errorFields, type Logger } from '../ops/logger';
 import type { PublishingParticipant } from './music-track';
@@ -9,6 +9,7 @@ import { botToken } from './token';
 
 /** The bot's local participant: what it publishes with (rtc-node's LocalParticipant fits). */
 export interface BotParticipant extends PublishingParticipant {
+  readonly identity?: string;
   publishData(data: Uint8Array, options: { reliable?: boolean; topic?: string }): Promise<void>;
 }
 
@@ -19,8 +20,19 @@ export interface RtcRoom {
   on(event: RoomEvent, listener: (...args: never[]) => void): unknown;
   removeAllListeners(): unknown;
   readonly localParticipant?: BotParticipant;
-  readonly remoteParticipants: { readonly size: number };
+  readonly remoteParticipants: { readonly size: number; values?(): Iterable<{ readonly trackPublications: ReadonlyMap<string, RemotePublication> }> };
   readonly isConnected: boolean;
+}
+
+/** A remote track publication, as far as subscribing for speaker updates goes. */
+export interface RemotePublication {
+  readonly kind?: TrackKind;
+  setSubscribed(subscribed: boolean): void;
+}
+
+/** A participant in an active-speaker update. */
+interface SpeakerLike {
+  readonly identity: string;
 }
 
 export interface JoinOptions {
@@ -34,6 +46,12 @@ export interface JoinOptions {
   /** Longest wait for a disconnect (leave, or a join given up on); default DEFAULT_LEAVE_TIMEOUT_MS. */
   leaveTimeoutMs?: number;
   log?: Logger;
+  /**
+   * Report when other participants speak (`speaking`). The bot then subscribes to their audio
+   * tracks, because LiveKit sends speaker updates only about tracks one subscribes to, but opens no
+   * AudioStream: nothing is decoded or read here.
+   */
+  speakers?: boolean;
   /** Makes the Room; default rtc-node's. */
   createRoom?: () => RtcRoom;
 }
@@ -51,6 +69,8 @@ export interface BotConnectionEvents {
   reconnected: () => void;
   /** Participants other than the bot joined or left. */
   participantsChanged: (others: number) => void;
+  /** Another participant started (true) or stopped (false) speaking; only with `speakers`. */
+  speaking: (active: boolean) => void;
 }
 
 /** Disconnects after which the bot must not come back on its own. */
@@ -117,8 +137,10 @@ export class BotConnection extends EventEmitter<BotConnectionEvents> {
     private readonly room: RtcRoom,
     readonly participant: BotParticipant,
     private readonly leaveTimeoutMs: number,
+    speakers = false,
   ) {
     super();
+    if (speakers) this.followSpeakers();
     room.on(RoomEvent.Disconnected, (reason: DisconnectReason) => {
       if (this.left) return;
       const name = DisconnectReason[reason] ?? String(reason);
@@ -139,6 +161,25 @@ export class BotConnection extends EventEmitter<BotConnectionEvents> {
     room.on(RoomEvent.ParticipantDisconnected, changed);
   }
 
+  private othersSpeaking = false;
+
+  /** Subscribes to every audio track of the others (now and later) and reports when they speak. */
+  private followSpeakers(): void {
+    const subscribe = (pub: RemotePublication) => {
+      if (pub.kind === TrackKind.KIND_AUDIO) pub.setSubscribed(true);
+    };
+    for (const p of this.room.remoteParticipants.values?.() ?? []) for (const pub of p.trackPublications.values()) subscribe(pub);
+    this.room.on(RoomEvent.TrackPublished, subscribe);
+    const self = this.participant.identity;
+    this.room.on(RoomEvent.ActiveSpeakersChanged, (speakers: SpeakerLike[]) => {
+      // The bot's own music makes it a "speaker" too: only the others count.
+      const active = speakers.some((s) => s.identity !== self);
+      if (this.left || active === this.othersSpeaking) return;
+      this.othersSpeaking = active;
+      this.emit('speaking', active);
+    });
+  }
+
   /**
    * Joins the room. The timeout or an abort of `signal` rejects at once, but the connect keeps
    * running inside rtc-node, and `room.disconnect()` does nothing before it has produced a handle:
@@ -151,11 +192,11 @@ export class BotConnection extends EventEmitter<BotConnectionEvents> {
     // Twice the join timeout: by then a connect given up on has landed or failed, unless the FFI is
     // stuck, and then joining anyway is the lesser harm.
     await afterAbandonedJoinsOf(o.room, 2 * o.timeoutMs, signal, o.log);
-    const token = await botToken(o);
+    const token = await botToken({ ...o, subscribe: o.speakers === true });
     if (signal.aborted) throw abortReason(signal);
     const room = o.createRoom ? o.createRoom() : new Room();
     onlyRoomEventsFor(room);
-    // The bot publishes only; it never subscribes to the other participants' audio.
+    // Nothing is subscribed on its own; with `speakers` the audio tracks are, for speaker updates only.
     const connecting = room.connect(o.url, token, { autoSubscribe: false, dynacast: false });
     const givenUp = new Promise<Error>((resolve) => {
       const timer = setTimeout(() => resolve(new Error(`joining room "${o.room}" timed out after ${o.timeoutMs} ms`)), o.timeoutMs);
@@ -184,7 +225,7 @@ export class BotConnection extends EventEmitter<BotConnectionEvents> {
       await disconnectSilently(room, leaveTimeoutMs, o.log);
       throw signal.aborted ? abortReason(signal) : new Error('connected without a local participant');
     }
-    return new BotConnection(room, room.localParticipant, leaveTimeoutMs);
+    return new BotConnection(room, room.localParticipant, leaveTimeoutMs, o.speakers === true);
   }
 
   get otherParticipants(): number {

@@ -22,6 +22,8 @@ export interface RoomJoinerOptions {
   /** Told the number of joins in flight whenever it changes. */
   inFlight?: InFlightGauge;
   leaveTimeoutMs?: number;
+  /** Report when the others speak (ducking): see JoinOptions.speakers. */
+  speakers?: boolean;
   createRoom?: () => RtcRoom;
   createOutput?: AudioOutputFactory;
 }
@@ -59,6 +61,7 @@ export function createRoomJoiner(o: RoomJoinerOptions): JoinRoom {
           timeoutMs: o.connectTimeoutMs,
           leaveTimeoutMs: o.leaveTimeoutMs,
           log,
+          speakers: o.speakers,
           createRoom: o.createRoom,
         },
         signal,

@@ -129,6 +129,7 @@ export function parseCommand(payload: Buffer | string): ParseResult {
       break;
     }
     case 'set_shuffle':
+    case 'set_ducking':
       if (typeof msg.on !== 'boolean') return fail('"on" must be true or false');
       command = { type: msg.type, on: msg.on };
       break;

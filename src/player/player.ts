@@ -3,6 +3,7 @@ import type { Song } from '../catalog/song';
 import { crossfadeFrame, Fader } from '../audio/crossfade';
 import { FrameReader } from '../audio/frame-reader';
 import { asSongFailure, failureKind, SongFailure } from '../audio/failure';
+import type { Ducker } from '../audio/ducker';
 import { Gain } from '../audio/gain';
 import { retryDelayMs } from './backoff';
 import type { Playlist } from './playlist';
@@ -40,6 +41,8 @@ export interface PlayerOptions {
   outputRetryMs?: number;
   /** What to do while the song source is down. */
   outage?: OutageOptions;
+  /** Lowers the music under speech, applied after the volume (its owner says when). */
+  ducker?: Ducker;
 }
 
 /** Source outages: `maxFailuresInRow` source-kind failures in a row make the player degraded. */
@@ -441,7 +444,8 @@ export class Player extends EventEmitter<PlayerEvents> {
   }
 
   private async output(frame: Int16Array): Promise<void> {
-    await this.captureFrame(this.gain.apply(this.fader.apply(frame)));
+    const out = this.gain.apply(this.fader.apply(frame));
+    await this.captureFrame(this.opts.ducker ? this.opts.ducker.apply(out) : out);
   }
 
   private async captureFrame(frame: Int16Array): Promise<void> {

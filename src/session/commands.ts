@@ -14,7 +14,8 @@ export type Command =
   | { type: 'remove_from_queue'; index?: number; songId?: string }
   | { type: 'clear_queue' }
   | { type: 'set_repeat'; mode: 'off' | 'one' | 'all' }
-  | { type: 'set_shuffle'; on: boolean };
+  | { type: 'set_shuffle'; on: boolean }
+  | { type: 'set_ducking'; on: boolean };
 
 /** How many songs `get_queue` lists each way by default, and at most. */
 export const QUEUE_LIST_DEFAULT = 10;

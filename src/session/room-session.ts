@@ -1,6 +1,7 @@
 import { EventEmitter } from 'eventemitter3';
 import type { Catalog } from '../catalog/catalog';
 import type { Song, SongQuery } from '../catalog/song';
+import { Ducker, type DuckerOptions } from '../audio/ducker';
 import { failureFields } from '../audio/failure';
 import { errorFields, type Logger } from '../ops/logger';
 import { redactUrl } from '../ops/redact';
@@ -39,6 +40,8 @@ export interface SessionDeps {
   jitter?: () => number;
   /** Source outages: fallback and retry back-off (see OutageOptions). */
   outage?: OutageOptions;
+  /** Ducking under speech (audio.duck "speech"); absent: never ducked, set_ducking refused. */
+  duck?: DuckerOptions;
 }
 
 interface Countable {
@@ -115,9 +118,15 @@ export class RoomSession extends EventEmitter<SessionEvents> {
   /** Why the session must end, reported by its room or player and not yet run by its owner. */
   private requested: { reason: string; error?: string } | undefined;
   private ending: Promise<void> | undefined;
+  /** Lowers the music while others speak; on for the device unless set_ducking turned it off. */
+  private readonly ducker: Ducker | undefined;
+  private duckingOn: boolean;
+  private othersSpeaking = false;
 
   constructor(private readonly deps: SessionDeps) {
     super();
+    this.ducker = deps.duck && new Ducker(deps.duck);
+    this.duckingOn = this.ducker !== undefined;
     this.machine = new PlaybackMachine(deps.rng);
     this.bounds = { ...TEARDOWN_BOUNDS, ...deps.bounds };
   }
@@ -163,6 +172,8 @@ export class RoomSession extends EventEmitter<SessionEvents> {
       error: this.machine.error ?? this.player?.degradedCause ?? null,
       last_failure: this.lastFailure,
       reason: this.endReason,
+      ducking: this.duckingOn,
+      ducked: this.ducker?.ducked ?? false,
       updated_at: new Date().toISOString(),
     };
   }
@@ -195,6 +206,10 @@ export class RoomSession extends EventEmitter<SessionEvents> {
       this.emitStatus();
     });
     presence.on('ended', (reason, error) => this.requestEnd(reason, error));
+    presence.on('speaking', (active) => {
+      this.othersSpeaking = active;
+      this.applyDucking();
+    });
 
     const player = new Player(this.machine.playlist!, presence.sink, this.deps.openDecoder, {
       frameSamples: this.deps.frameSamples,
@@ -203,6 +218,7 @@ export class RoomSession extends EventEmitter<SessionEvents> {
       crossfadeFrames: this.deps.crossfadeFrames,
       maxFailuresInRow: this.deps.maxFailuresInRow,
       outage: this.deps.outage,
+      ducker: this.ducker,
     });
     this.player = player;
     player.on('songStarted', (song) => this.onSongStarted(song));
@@ -287,6 +303,30 @@ export class RoomSession extends EventEmitter<SessionEvents> {
     const found = this.deps.catalog().search(query, language)[0];
     if (!found) return { ok: false, code: 'no_match', message: `No song matches "${query}"` };
     return this.move({ type: 'playSong', song: found });
+  }
+
+  /** Turns ducking under speech on or off for this device's session. */
+  setDucking(on: boolean): Outcome {
+    if (!this.ducker) return { ok: false, code: 'invalid_field', message: 'ducking is off on this bridge (audio.duck)' };
+    if (!this.machine.active) return notPlaying();
+    const message = `Ducking under speech ${on ? 'on' : 'off'}`;
+    if (on !== this.duckingOn) {
+      this.duckingOn = on;
+      this.notify({ type: 'music_ducking_changed', on, message });
+      if (!this.applyDucking()) this.emitStatus();
+    }
+    return { ok: true, message };
+  }
+
+  /** The music goes down while others speak and ducking is on; the status says so when it changes (true). */
+  private applyDucking(): boolean {
+    if (!this.ducker) return false;
+    const down = this.duckingOn && this.othersSpeaking;
+    if (down === this.ducker.ducked) return false;
+    this.ducker.ducked = down;
+    this.deps.log.debug(down ? 'speech: music ducked' : 'speech over: music restored');
+    this.emitStatus();
+    return true;
   }
 
   /** Queues a song (by catalog id, or the best match for `query`) after the current one or at the end of the queue. */

@@ -1,5 +1,5 @@
-import { DisconnectReason, RoomEvent } from '@livekit/rtc-node';
-import { abandonedJoins, BotConnection, type JoinOptions } from '../../src/livekit/bot-connection';
+import { DisconnectReason, RoomEvent, TrackKind } from '@livekit/rtc-node';
+import { abandonedJoins, BotConnection, type JoinOptions, type RemotePublication } from '../../src/livekit/bot-connection';
 import { TimeLimitError } from '../../src/livekit/time-limit';
 import { deferred, FakeRoom, flush } from './rtc-fakes';
 
@@ -32,7 +32,7 @@ describe('BotConnection', () => {
   test('a join that connects in time gives a connection on the room', async () => {
     const room = new FakeRoom();
     room.connecting.resolve();
-    room.remoteParticipants.set('phone', {});
+    room.remoteParticipants.set('phone', { trackPublications: new Map() });
     const bot = await BotConnection.join(options(room), new AbortController().signal);
     expect(bot.participant).toBe(room.participant);
     expect(bot.otherParticipants).toBe(1);
@@ -201,7 +201,7 @@ describe('BotConnection', () => {
     bot.on('disconnected', (reason) => seen.push(`disconnected:${reason}`));
     room.emit(RoomEvent.Reconnecting);
     room.emit(RoomEvent.Reconnected);
-    room.remoteParticipants.set('phone', {});
+    room.remoteParticipants.set('phone', { trackPublications: new Map() });
     room.emit(RoomEvent.ParticipantConnected);
     await bot.leave();
     room.emit(RoomEvent.Reconnecting);
@@ -224,5 +224,53 @@ describe('BotConnection', () => {
     room.disconnectGate.resolve();
     await flush();
     expect(room.emitted).toEqual([]);
+  });
+
+  describe('speakers (for ducking)', () => {
+    const audio = () => ({ kind: TrackKind.KIND_AUDIO, setSubscribed: jest.fn() });
+    const claims = (connect: jest.SpyInstance) => JSON.parse(Buffer.from(String(connect.mock.calls[0][1]).split('.')[1]!, 'base64url').toString()) as { video: { canSubscribe?: boolean } };
+
+    test('subscribes to the others\' audio (present and later) and reports when someone other than the bot speaks', async () => {
+      const room = new FakeRoom();
+      room.connecting.resolve();
+      const present = audio();
+      const video = { kind: TrackKind.KIND_VIDEO, setSubscribed: jest.fn() };
+      room.remoteParticipants.set('phone', { trackPublications: new Map<string, RemotePublication>([['a', present], ['v', video]]) });
+      const connect = jest.spyOn(room, 'connect');
+      const bot = await BotConnection.join(options(room, { speakers: true }), new AbortController().signal);
+      expect(claims(connect).video.canSubscribe).toBe(true);
+      expect(present.setSubscribed).toHaveBeenCalledWith(true);
+      expect(video.setSubscribed).not.toHaveBeenCalled();
+      const later = audio();
+      room.emit(RoomEvent.TrackPublished, later);
+      expect(later.setSubscribed).toHaveBeenCalledWith(true);
+
+      const heard: boolean[] = [];
+      bot.on('speaking', (on) => heard.push(on));
+      room.emit(RoomEvent.ActiveSpeakersChanged, [{ identity: 'music-bridge' }]); // the bot's own music
+      room.emit(RoomEvent.ActiveSpeakersChanged, [{ identity: 'music-bridge' }, { identity: 'phone' }]);
+      room.emit(RoomEvent.ActiveSpeakersChanged, [{ identity: 'phone' }]);
+      room.emit(RoomEvent.ActiveSpeakersChanged, [{ identity: 'music-bridge' }]);
+      expect(heard).toEqual([true, false]);
+      await bot.leave();
+      room.emit(RoomEvent.ActiveSpeakersChanged, [{ identity: 'phone' }]);
+      expect(heard).toEqual([true, false]);
+    });
+
+    test('without `speakers` the bot may not subscribe and subscribes to nothing', async () => {
+      const room = new FakeRoom();
+      room.connecting.resolve();
+      const present = audio();
+      room.remoteParticipants.set('phone', { trackPublications: new Map<string, RemotePublication>([['a', present]]) });
+      const connect = jest.spyOn(room, 'connect');
+      const bot = await BotConnection.join(options(room), new AbortController().signal);
+      expect(claims(connect).video.canSubscribe).toBe(false);
+      room.emit(RoomEvent.TrackPublished, audio());
+      expect(present.setSubscribed).not.toHaveBeenCalled();
+      const heard: boolean[] = [];
+      bot.on('speaking', (on) => heard.push(on));
+      room.emit(RoomEvent.ActiveSpeakersChanged, [{ identity: 'phone' }]);
+      expect(heard).toEqual([]);
+    });
   });
 });

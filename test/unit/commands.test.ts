@@ -75,6 +75,7 @@ describe('parseCommand', () => {
       expect(ok({ type: 'clear_queue' })).toEqual({ type: 'clear_queue' });
       for (const mode of ['off', 'one', 'all']) expect(ok({ type: 'set_repeat', mode })).toEqual({ type: 'set_repeat', mode });
       expect(ok({ type: 'set_shuffle', on: false })).toEqual({ type: 'set_shuffle', on: false });
+      expect(ok({ type: 'set_ducking', on: true })).toEqual({ type: 'set_ducking', on: true });
     });
 
     // What an attacker sends: wrong types, huge or fractional numbers, both or neither selector,
@@ -111,6 +112,9 @@ describe('parseCommand', () => {
       { type: 'set_shuffle' },
       { type: 'set_shuffle', on: 'true' },
       { type: 'set_shuffle', on: 1 },
+      { type: 'set_ducking' },
+      { type: 'set_ducking', on: 'off' },
+      { type: 'set_ducking', on: null },
     ])('refused as invalid_field: %j', (body) => {
       expect(parseCommand(JSON.stringify({ ...body, request_id: 'r' }))).toMatchObject({ ok: false, code: 'invalid_field', requestId: 'r', type: body.type });
     });

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { type AudioFrame, DisconnectReason, RoomEvent } from '@livekit/rtc-node';
-import type { BotParticipant, RtcRoom } from '../../src/livekit/bot-connection';
+import type { BotParticipant, RemotePublication, RtcRoom } from '../../src/livekit/bot-connection';
 import type { AudioOutputFactory, AudioSourceLike, AudioTrackLike } from '../../src/livekit/music-track';
 
 /** A promise settled from outside: the test decides when rtc-node "answers". */
@@ -44,6 +44,7 @@ interface Publication {
 }
 
 export class FakeParticipant implements BotParticipant {
+  readonly identity = 'music-bridge';
   readonly trackPublications = new Map<string, Publication>();
   /** Each publishTrack call takes the next outcome; none left = publish at once with a new SID. */
   readonly publishOutcomes: Array<Deferred<{ sid?: string }>> = [];
@@ -90,7 +91,7 @@ export class FakeRoom extends EventEmitter implements RtcRoom {
   /** Set to make `disconnect` hang (or answer later). */
   disconnectGate: Deferred<void> | undefined;
   localParticipant: FakeParticipant | undefined;
-  readonly remoteParticipants = new Map<string, unknown>();
+  readonly remoteParticipants = new Map<string, { trackPublications: Map<string, RemotePublication> }>();
   private handle = false;
   /** Disconnects that reached the server (after a handle existed). */
   disconnects = 0;

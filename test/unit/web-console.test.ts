@@ -26,6 +26,8 @@ function status(device: string, o: Partial<DeviceStatus> = {}): DeviceStatus {
     queued: 0,
     repeat: 'off',
     shuffle: true,
+    ducking: true,
+    ducked: false,
     language: 'English',
     genre: 'pop',
     error: null,
