@@ -64,4 +64,4 @@ export class Ducker {
  * adds to both. A fast attack keeps the first words clear; the release is slower so the music comes
  * back smoothly, yet it is back well within 1.5 s of the speech's end.
  */
-export const DUCK_RAMPS = { attackMs: 40, releaseMs: 400 } as const;
+export const DUCK_RAMPS = { attackMs: 20, releaseMs: 400 } as const;

@@ -1,4 +1,5 @@
-import { DisconnectReason, Room, RoomEvent, TrackKind, type RoomOptions } from '@livekit/rtc-node';
+import { AudioStream, DisconnectReason, Room, RoomEvent, TrackKind, type RoomOptions } from '@livekit/rtc-node';
+import { rmsOf, SpeechDetector } from '../audio/speech-detector';
 import { EventEmitter } from 'eventemitter3';
 import { errorFields, type Logger } from '../ops/logger';
 import type { PublishingParticipant } from './music-track';
@@ -30,10 +31,20 @@ export interface RemotePublication {
   setSubscribed(subscribed: boolean): void;
 }
 
-/** A participant in an active-speaker update. */
-interface SpeakerLike {
-  readonly identity: string;
+/** Decoded audio of a remote track, frame by frame (rtc-node's AudioStream fits); `cancel` ends it. */
+export interface LevelStream extends AsyncIterable<{ readonly data: Int16Array }> {
+  cancel(): Promise<void>;
 }
+
+export type OpenLevelStream = (track: unknown) => LevelStream;
+
+/** Frames of the others' audio the speech detection reads: 16 kHz mono, 10 ms each. */
+const SPEECH_FRAME_MS = 10;
+/** Audio tracks followed for speech at once (a phone and an agent, with room to spare); more are ignored. */
+export const MAX_SPEECH_TRACKS = 4;
+
+const openAudioStream: OpenLevelStream = (track) =>
+  new AudioStream(track as ConstructorParameters<typeof AudioStream>[0], { sampleRate: 16000, numChannels: 1, frameSizeMs: SPEECH_FRAME_MS });
 
 export interface JoinOptions {
   url: string;
@@ -47,11 +58,13 @@ export interface JoinOptions {
   leaveTimeoutMs?: number;
   log?: Logger;
   /**
-   * Report when other participants speak (`speaking`). The bot then subscribes to their audio
-   * tracks, because LiveKit sends speaker updates only about tracks one subscribes to, but opens no
-   * AudioStream: nothing is decoded or read here.
+   * Report when other participants speak (`speaking`): the bot subscribes to their audio tracks and
+   * measures the level of each (16 kHz mono) with a speech detector. LiveKit's own active-speaker
+   * updates were measured too slow and unsteady for this (see docs/audio.md).
    */
   speakers?: boolean;
+  /** Decodes a subscribed track; default rtc-node's AudioStream. */
+  openLevelStream?: OpenLevelStream;
   /** Makes the Room; default rtc-node's. */
   createRoom?: () => RtcRoom;
 }
@@ -137,10 +150,10 @@ export class BotConnection extends EventEmitter<BotConnectionEvents> {
     private readonly room: RtcRoom,
     readonly participant: BotParticipant,
     private readonly leaveTimeoutMs: number,
-    speakers = false,
+    speakers?: OpenLevelStream,
   ) {
     super();
-    if (speakers) this.followSpeakers();
+    if (speakers) this.followSpeakers(speakers);
     room.on(RoomEvent.Disconnected, (reason: DisconnectReason) => {
       if (this.left) return;
       const name = DisconnectReason[reason] ?? String(reason);
@@ -162,22 +175,57 @@ export class BotConnection extends EventEmitter<BotConnectionEvents> {
   }
 
   private othersSpeaking = false;
+  /** Followed tracks by publication SID: their stream and whether their participant speaks. */
+  private readonly voices = new Map<string, { stream: LevelStream; speaking: boolean }>();
 
-  /** Subscribes to every audio track of the others (now and later) and reports when they speak. */
-  private followSpeakers(): void {
+  /** Subscribes to every audio track of the others (now and later) and reports when any of them speaks. */
+  private followSpeakers(open: OpenLevelStream): void {
     const subscribe = (pub: RemotePublication) => {
       if (pub.kind === TrackKind.KIND_AUDIO) pub.setSubscribed(true);
     };
     for (const p of this.room.remoteParticipants.values?.() ?? []) for (const pub of p.trackPublications.values()) subscribe(pub);
     this.room.on(RoomEvent.TrackPublished, subscribe);
-    const self = this.participant.identity;
-    this.room.on(RoomEvent.ActiveSpeakersChanged, (speakers: SpeakerLike[]) => {
-      // The bot's own music makes it a "speaker" too: only the others count.
-      const active = speakers.some((s) => s.identity !== self);
-      if (this.left || active === this.othersSpeaking) return;
-      this.othersSpeaking = active;
-      this.emit('speaking', active);
+    this.room.on(RoomEvent.TrackSubscribed, (track: { kind?: TrackKind }, pub: { sid?: string }) => {
+      const sid = pub.sid;
+      if (this.left || track.kind !== TrackKind.KIND_AUDIO || !sid || this.voices.has(sid) || this.voices.size >= MAX_SPEECH_TRACKS) return;
+      const voice = { stream: open(track), speaking: false };
+      this.voices.set(sid, voice);
+      void this.listen(sid, voice);
     });
+    this.room.on(RoomEvent.TrackUnsubscribed, (_track: unknown, pub: { sid?: string }) => this.stopListening(pub.sid));
+  }
+
+  /** Reads one track's levels until it ends or is cancelled; never rejects. */
+  private async listen(sid: string, voice: { stream: LevelStream; speaking: boolean }): Promise<void> {
+    const detector = new SpeechDetector();
+    try {
+      for await (const frame of voice.stream) {
+        const speaking = detector.feed(rmsOf(frame.data), SPEECH_FRAME_MS);
+        if (speaking !== voice.speaking) {
+          voice.speaking = speaking;
+          this.speakingChanged();
+        }
+      }
+    } catch {
+      /* a stream that fails is as if the track went away */
+    } finally {
+      if (this.voices.get(sid) === voice) this.stopListening(sid);
+    }
+  }
+
+  private stopListening(sid: string | undefined): void {
+    const voice = sid === undefined ? undefined : this.voices.get(sid);
+    if (!voice || !sid) return;
+    this.voices.delete(sid);
+    void voice.stream.cancel().catch(() => undefined);
+    this.speakingChanged();
+  }
+
+  private speakingChanged(): void {
+    const active = [...this.voices.values()].some((v) => v.speaking);
+    if (this.left || active === this.othersSpeaking) return;
+    this.othersSpeaking = active;
+    this.emit('speaking', active);
   }
 
   /**
@@ -225,7 +273,7 @@ export class BotConnection extends EventEmitter<BotConnectionEvents> {
       await disconnectSilently(room, leaveTimeoutMs, o.log);
       throw signal.aborted ? abortReason(signal) : new Error('connected without a local participant');
     }
-    return new BotConnection(room, room.localParticipant, leaveTimeoutMs, o.speakers === true);
+    return new BotConnection(room, room.localParticipant, leaveTimeoutMs, o.speakers ? (o.openLevelStream ?? openAudioStream) : undefined);
   }
 
   get otherParticipants(): number {
@@ -246,6 +294,7 @@ export class BotConnection extends EventEmitter<BotConnectionEvents> {
     if (this.left) return;
     this.left = true;
     this.room.removeAllListeners();
+    for (const sid of [...this.voices.keys()]) this.stopListening(sid);
     await withTimeLimit(this.room.disconnect(), this.leaveTimeoutMs, 'leaving the room');
   }
 }
