@@ -125,7 +125,7 @@ export const schema = {
     maxRedirects: { doc: 'HTTP redirects a song URL may follow (passed as -max_redirects when the ffmpeg build has it; the bundled 2018 build stops after a built-in 8).', format: intInRange(0, 20), default: 3, env: 'AUDIO_MAX_REDIRECTS' },
     sourceRetryBaseMs: { doc: 'While the song source is down (degraded): ceiling of the first retry delay, doubling per failed retry, with full jitter, ms.', format: intInRange(100, 60000), default: 1000, env: 'AUDIO_SOURCE_RETRY_BASE_MS' },
     sourceRetryMaxMs: { doc: 'While the song source is down: highest ceiling of a retry delay, ms.', format: intInRange(1000, 600000), default: 30000, env: 'AUDIO_SOURCE_RETRY_MAX_MS' },
-    duck: { doc: 'Lower the music while another participant of the room speaks ("speech", from LiveKit\'s active-speaker updates: the bot then subscribes to the others\' audio tracks but decodes none), or never ("off": the bot may not subscribe). Per device: set_ducking. See docs/audio.md.', format: ['off', 'speech'] as const, default: 'speech', env: 'AUDIO_DUCK' },
+    duck: { doc: 'Lower the music while another participant of the room speaks ("speech": the bot subscribes to the others\' audio tracks, at most 4 per room, and decodes them only to measure their level), or never ("off": the bot may not subscribe). Per device: set_ducking. See docs/audio.md.', format: ['off', 'speech'] as const, default: 'speech', env: 'AUDIO_DUCK' },
     duckDb: { doc: 'How far the music goes down while someone speaks, dB (negative).', format: intInRange(-40, -1), default: -12, env: 'AUDIO_DUCK_DB' },
   },
   sessions: {
