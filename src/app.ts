@@ -4,6 +4,7 @@ import { probeFfmpeg, resolveFfmpegPath, type FfmpegInfo } from './audio/ffmpeg-
 import { SongDecoder, type DecoderOptions } from './audio/decoder';
 import type { MediaPolicy } from './audio/media-input';
 import { DUCK_RAMPS } from './audio/ducker';
+import { LOUDNESS_MEASURE_TIMEOUT_MS, LoudnessCache, LoudnessNormaliser, measureLoudness } from './audio/loudness';
 import { samplesPerChannel, type PcmFormat } from './audio/pcm-format';
 import { loadFallback, type Fallback } from './catalog/fallback';
 import { defaultMediaRoot } from './catalog/media-root';
@@ -74,6 +75,17 @@ export function createApp(config: AppConfig, redacted: Record<string, unknown>, 
     maxRedirects: ffmpeg?.maxRedirects ? config.audio.maxRedirects : undefined,
   });
 
+  // Even loudness: catalog values, the cache, or one background ebur128 pass per song.
+  const loudness =
+    config.audio.loudnessTarget === 'off'
+      ? undefined
+      : new LoudnessNormaliser({
+          targetLufs: Number(config.audio.loudnessTarget),
+          cache: new LoudnessCache(config.audio.loudnessCache || undefined, log),
+          measure: (song, signal) => measureLoudness(song, decoderOptions(media), LOUDNESS_MEASURE_TIMEOUT_MS, signal),
+          log,
+        });
+
   const metrics: Metrics = new Metrics((): DeviceStatus[] => registry.statuses());
   const join: RoomJoiner = createRoomJoiner({
     url: config.livekit.url,
@@ -135,6 +147,7 @@ export function createApp(config: AppConfig, redacted: Record<string, unknown>, 
         emptyRoomTimeoutMs: config.sessions.emptyRoomTimeoutMs,
         counters: metrics,
         openDecoder: (song) => new SongDecoder(song.url, decoderOptions(media)),
+        songGain: loudness && ((song) => loudness.gainFor(song)),
         duck: config.audio.duck === 'speech' ? { depthDb: config.audio.duckDb, sampleRate: format.sampleRate, channels: format.channels, ...DUCK_RAMPS } : undefined,
         outage: {
           fallback: fallback?.songs,
@@ -167,6 +180,7 @@ export function createApp(config: AppConfig, redacted: Record<string, unknown>, 
       await catalog.start();
       ffmpeg = await probeFfmpeg(ffmpegPath);
       log.info('ffmpeg', { path: ffmpeg.path, version: ffmpeg.version, maxRedirects: ffmpeg.maxRedirects, mediaRoot: media.root ?? null });
+      loudness?.prepare(catalog.current.all());
       if (config.catalog.fallback) {
         fallback = await loadFallback(config.catalog.fallback);
         log.info('fallback loaded', { location: config.catalog.fallback, songs: fallback.songs.length });
@@ -179,6 +193,7 @@ export function createApp(config: AppConfig, redacted: Record<string, unknown>, 
       const warn = (msg: string, fields: Record<string, unknown>) => log.warn(msg, fields);
       stopping ??= (async () => {
         catalog.stop();
+        loudness?.stop();
         await registry.shutdown('bridge shutting down');
         // Joins given up on may still complete: leave those rooms before the FFI goes away.
         await Promise.all([settleWithin(control.stop(), SHUTDOWN_CONTROL_MS, 'stopping the control plane', warn), settleAbandonedJoins(SHUTDOWN_JOINS_MS)]);

@@ -43,6 +43,8 @@ export interface PlayerOptions {
   outage?: OutageOptions;
   /** Lowers the music under speech, applied after the volume (its owner says when). */
   ducker?: Ducker;
+  /** Linear gain for a song as it is read (loudness normalisation); absent: unity. */
+  songGain?: (song: Song) => number;
 }
 
 /** Source outages: `maxFailuresInRow` source-kind failures in a row make the player degraded. */
@@ -353,18 +355,21 @@ export class Player extends EventEmitter<PlayerEvents> {
     this.fader.fadeIn(); // after a skip the new song rises from the silence the old one faded to
 
     const reader = new FrameReader(decoder.output, this.opts.frameSamples, handover.carry);
+    // Each song at its own normalising gain, applied as it is read, so a crossfade tail keeps its song's.
+    const gain = fallback ? 1 : (this.opts.songGain?.(song) ?? 1);
+    const scaled = <T extends Int16Array | undefined>(f: T): T => (f && gain !== 1 ? (scaleInPlace(f, gain) as T) : f);
     let tail = handover.tail;
     const mixing = (): boolean => tail !== undefined && tail.frames.length > 0;
     /** A frame read but not yet played when a command came: the fade-out starts with it. */
     let held: Int16Array | undefined;
     const nextNow = (): Int16Array | undefined => {
-      const f = held ?? reader.nextNow() ?? (mixing() ? new Int16Array(this.opts.frameSamples) : undefined);
+      const f = held ?? scaled(reader.nextNow()) ?? (mixing() ? new Int16Array(this.opts.frameSamples) : undefined);
       held = undefined;
       return f && mixing() ? this.mixTail(tail!, f) : f;
     };
     let frames = 0;
     const leftOver = (): Handover =>
-      frames === 0 && mixing() ? { tail } : this.crossfadeFrames > 0 ? { tail: makeTail(reader.rest(), this.opts.frameSamples / this.channels) } : { carry: reader.remainder() };
+      frames === 0 && mixing() ? { tail } : this.crossfadeFrames > 0 ? { tail: makeTail(reader.rest().map(scaled), this.opts.frameSamples / this.channels) } : { carry: reader.remainder() };
 
     try {
       for (;;) {
@@ -383,7 +388,7 @@ export class Player extends EventEmitter<PlayerEvents> {
           if (interrupted() || this.paused) continue;
           if (ending) break; // the rest of this song is the next song's crossfade tail
         }
-        held = held ?? (await this.whileWaiting(reader.next()));
+        held = held ?? scaled(await this.whileWaiting(reader.next()));
         if (interrupted() || this.paused) continue;
         let frame = held;
         held = undefined;
@@ -525,6 +530,15 @@ export class Player extends EventEmitter<PlayerEvents> {
     await this.retired();
     this.loop = undefined;
   }
+}
+
+/** Multiplies int16 samples by `gain` in place, saturating instead of wrapping around. */
+function scaleInPlace(frame: Int16Array, gain: number): Int16Array {
+  for (let i = 0; i < frame.length; i++) {
+    const v = Math.round(frame[i]! * gain);
+    frame[i] = v > 32767 ? 32767 : v < -32768 ? -32768 : v;
+  }
+  return frame;
 }
 
 function makeTail(frames: Int16Array[], samplesPerChannelFrame: number): Tail | undefined {

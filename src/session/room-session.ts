@@ -40,6 +40,8 @@ export interface SessionDeps {
   jitter?: () => number;
   /** Source outages: fallback and retry back-off (see OutageOptions). */
   outage?: OutageOptions;
+  /** Linear gain per song (loudness normalisation); absent: unity. */
+  songGain?: (song: Song) => number;
   /** Ducking under speech (audio.duck "speech"); absent: never ducked, set_ducking refused. */
   duck?: DuckerOptions;
 }
@@ -219,6 +221,7 @@ export class RoomSession extends EventEmitter<SessionEvents> {
       maxFailuresInRow: this.deps.maxFailuresInRow,
       outage: this.deps.outage,
       ducker: this.ducker,
+      songGain: this.deps.songGain,
     });
     this.player = player;
     player.on('songStarted', (song) => this.onSongStarted(song));
