@@ -22,7 +22,7 @@ const USAGE = `usage:
                                              volume N, play TITLE, status, queue (what plays next),
                                              enqueue TITLE, enqueue-next TITLE, remove N|SONG_ID,
                                              clear-queue, repeat off|one|all, shuffle on|off,
-                                             ducking on|off;
+                                             ducking on|off, seek MS;
                                              prints the reply
 
   music-bridge config-reference             print the configuration reference (markdown)

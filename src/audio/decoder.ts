@@ -18,6 +18,8 @@ export interface DecoderOptions {
   media: MediaPolicy;
   /** Redirects an http(s) song may follow; set only when the ffmpeg build has `-max_redirects`. */
   maxRedirects?: number;
+  /** Start this far into the song, ms (seek_music): ffmpeg's input seek, `-ss` before `-i`. */
+  startMs?: number;
 }
 
 /**
@@ -56,7 +58,7 @@ export class SongDecoder {
     const input = resolveMediaInput(url, opts.media);
     this.command = ffmpeg(input.input)
       .setFfmpegPath(opts.ffmpegPath)
-      .inputOptions(inputOptions(input, opts))
+      .inputOptions([...inputOptions(input, opts), ...seekOptions(opts.startMs)])
       .noVideo()
       .audioCodec('pcm_s16le')
       .audioChannels(opts.format.channels)
@@ -131,6 +133,11 @@ export class SongDecoder {
     }, Math.min(1000, this.opts.stallMs));
     this.stallTimer.unref();
   }
+}
+
+/** `-ss` before `-i`: ffmpeg seeks the input (accurately: it decodes from the keyframe before and drops up to the point). */
+export function seekOptions(startMs: number | undefined): string[] {
+  return startMs !== undefined && startMs > 0 ? ['-ss', (startMs / 1000).toFixed(3)] : [];
 }
 
 /** Per-input options: the protocol whitelist always; timeouts, reconnects and redirects for http(s). */

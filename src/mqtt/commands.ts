@@ -1,4 +1,4 @@
-import { MAX_QUEUE_INDEX, QUEUE_LIST_DEFAULT, QUEUE_LIST_MAX, type Command, type CommandEnvelope } from '../session/commands';
+import { MAX_QUEUE_INDEX, MAX_SEEK_MS, QUEUE_LIST_DEFAULT, QUEUE_LIST_MAX, type Command, type CommandEnvelope } from '../session/commands';
 
 /** Stable codes for refused payloads: apps branch on these, never on the message text. */
 export type ParseErrorCode = 'invalid_json' | 'not_an_object' | 'missing_type' | 'unknown_command' | 'invalid_field';
@@ -128,6 +128,10 @@ export function parseCommand(payload: Buffer | string): ParseResult {
       command = { type: msg.type, mode };
       break;
     }
+    case 'seek_music':
+      if (!isIntIn(msg.position_ms, 0, MAX_SEEK_MS)) return fail(`"position_ms" must be an integer from 0 to ${MAX_SEEK_MS}`);
+      command = { type: msg.type, positionMs: msg.position_ms };
+      break;
     case 'set_shuffle':
     case 'set_ducking':
       if (typeof msg.on !== 'boolean') return fail('"on" must be true or false');

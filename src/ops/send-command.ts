@@ -15,7 +15,7 @@ export interface SendOptions {
   configFile?: string;
 }
 
-export const ACTIONS = 'start, stop, skip, previous, pause, resume, volume N, play TITLE, enqueue TITLE, enqueue-next TITLE, queue, remove N|SONG_ID, clear-queue, repeat off|one|all, shuffle on|off, ducking on|off, status';
+export const ACTIONS = 'start, stop, skip, previous, pause, resume, volume N, play TITLE, enqueue TITLE, enqueue-next TITLE, queue, remove N|SONG_ID, clear-queue, repeat off|one|all, shuffle on|off, ducking on|off, seek MS, status';
 
 /** Short CLI actions → the JSON command the app would publish. */
 export function buildCommand(o: Pick<SendOptions, 'action' | 'arg' | 'language' | 'genre' | 'sessionId'>): Record<string, unknown> {
@@ -58,6 +58,9 @@ export function buildCommand(o: Pick<SendOptions, 'action' | 'arg' | 'language' 
     case 'shuffle':
       if (o.arg !== 'on' && o.arg !== 'off') throw new Error('shuffle needs on or off');
       return { type: 'set_shuffle', on: o.arg === 'on', ...session };
+    case 'seek':
+      if (!o.arg || !/^\d+$/.test(o.arg)) throw new Error('seek needs a position in ms');
+      return { type: 'seek_music', position_ms: Number(o.arg), ...session };
     case 'ducking':
       if (o.arg !== 'on' && o.arg !== 'off') throw new Error('ducking needs on or off');
       return { type: 'set_ducking', on: o.arg === 'on', ...session };

@@ -45,6 +45,8 @@ export interface PlayerOptions {
   ducker?: Ducker;
   /** Linear gain for a song as it is read (loudness normalisation); absent: unity. */
   songGain?: (song: Song) => number;
+  /** Sample rate, for the position; default 48000. */
+  sampleRate?: number;
 }
 
 /** Source outages: `maxFailuresInRow` source-kind failures in a row make the player degraded. */
@@ -132,6 +134,11 @@ export class Player extends EventEmitter<PlayerEvents> {
   private songsStarted = 0;
   /** Set while degraded (the source looks down). */
   private outage: Outage | undefined;
+  /** Where in the current song its decode started (seek), ms, and the samples per channel sent since. */
+  private songStartMs = 0;
+  private songSamples = 0;
+  /** A seek asked for and not yet opened: the current song restarts there. */
+  private pendingSeekMs: number | undefined;
 
   constructor(
     readonly playlist: Playlist,
@@ -189,6 +196,22 @@ export class Player extends EventEmitter<PlayerEvents> {
   playNow(song: Song): void {
     this.playlist.playNext(song);
     this.skip();
+  }
+
+  /**
+   * Where the listener is in the current song, ms: the audio sent from it, less what still waits in
+   * the queue. After a seek, the new position as soon as it is asked for.
+   */
+  get positionMs(): number {
+    if (this.pendingSeekMs !== undefined) return this.pendingSeekMs;
+    const sent = (this.songSamples / (this.opts.sampleRate ?? 48000)) * 1000;
+    return Math.max(this.songStartMs, Math.round(this.songStartMs + sent - (this.sink.queuedMs ?? 0)));
+  }
+
+  /** Plays the current song from `ms` (a fade-out, then the song fades in there). */
+  seek(ms: number): void {
+    this.pendingSeekMs = Math.max(0, Math.round(ms));
+    this.interrupt();
   }
 
   /** Pauses after a fade-out; the queued audio plays out first. */
@@ -340,8 +363,10 @@ export class Player extends EventEmitter<PlayerEvents> {
     if (interrupted()) return { kind: 'interrupted' };
 
     let decoder: Decoder;
+    const startMs = fallback ? undefined : this.pendingSeekMs;
+    this.pendingSeekMs = undefined;
     try {
-      decoder = fallback ? (this.opts.outage?.openFallback ?? this.openDecoder)(song) : this.takeDecoder(song);
+      decoder = fallback ? (this.opts.outage?.openFallback ?? this.openDecoder)(song) : startMs !== undefined ? this.openDecoder(song, startMs) : this.takeDecoder(song);
     } catch (err) {
       return { kind: 'failed', error: asError(err), handover };
     }
@@ -368,6 +393,10 @@ export class Player extends EventEmitter<PlayerEvents> {
       return f && mixing() ? this.mixTail(tail!, f) : f;
     };
     let frames = 0;
+    if (!fallback) {
+      this.songStartMs = startMs ?? 0;
+      this.songSamples = 0;
+    }
     const leftOver = (): Handover =>
       frames === 0 && mixing() ? { tail } : this.crossfadeFrames > 0 ? { tail: makeTail(reader.rest().map(scaled), this.opts.frameSamples / this.channels) } : { carry: reader.remainder() };
 
@@ -397,7 +426,11 @@ export class Player extends EventEmitter<PlayerEvents> {
           frame = new Int16Array(this.opts.frameSamples); // a song shorter than the crossfade: the tail fades out alone
         }
         await this.output(mixing() ? this.mixTail(tail!, frame) : frame);
-        if (frames++ === 0 && !fallback) this.started(song);
+        if (!fallback) this.songSamples += frame.length / this.channels;
+        if (frames++ === 0 && !fallback) {
+          if (startMs === undefined) this.started(song);
+          else this.songsStarted++; // a seek: heard again, but not a new song
+        }
       }
       await decoder.finished;
       if (interrupted()) return { kind: 'interrupted' };

@@ -24,4 +24,5 @@ export interface Decoder {
   kill(reason?: string): void;
 }
 
-export type DecoderFactory = (song: Song) => Decoder;
+/** Opens a decode of `song`, from `startMs` into it when given (seek). */
+export type DecoderFactory = (song: Song, startMs?: number) => Decoder;

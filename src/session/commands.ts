@@ -15,7 +15,11 @@ export type Command =
   | { type: 'clear_queue' }
   | { type: 'set_repeat'; mode: 'off' | 'one' | 'all' }
   | { type: 'set_shuffle'; on: boolean }
-  | { type: 'set_ducking'; on: boolean };
+  | { type: 'set_ducking'; on: boolean }
+  | { type: 'seek_music'; positionMs: number };
+
+/** Longest position a seek may name (a day), ms; the song's duration bounds it further. */
+export const MAX_SEEK_MS = 86_400_000;
 
 /** How many songs `get_queue` lists each way by default, and at most. */
 export const QUEUE_LIST_DEFAULT = 10;

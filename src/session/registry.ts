@@ -180,6 +180,8 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
         return result(session ? session.setRepeat(command.mode) : notPlaying());
       case 'set_shuffle':
         return result(session ? session.setShuffle(command.on) : notPlaying());
+      case 'seek_music':
+        return result(session ? session.seek(command.positionMs) : notPlaying());
       case 'set_ducking':
         return result(session ? session.setDucking(command.on) : notPlaying());
       case 'get_queue': {

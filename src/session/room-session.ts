@@ -42,6 +42,8 @@ export interface SessionDeps {
   outage?: OutageOptions;
   /** Linear gain per song (loudness normalisation); absent: unity. */
   songGain?: (song: Song) => number;
+  /** Sample rate of the track, for positions; default 48000. */
+  sampleRate?: number;
   /** Ducking under speech (audio.duck "speech"); absent: never ducked, set_ducking refused. */
   duck?: DuckerOptions;
 }
@@ -158,6 +160,7 @@ export class RoomSession extends EventEmitter<SessionEvents> {
 
   status(): DeviceStatus {
     const query = this.machine.request;
+    const now = new Date().toISOString();
     return {
       device: this.deps.device,
       room: this.deps.room,
@@ -174,9 +177,11 @@ export class RoomSession extends EventEmitter<SessionEvents> {
       error: this.machine.error ?? this.player?.degradedCause ?? null,
       last_failure: this.lastFailure,
       reason: this.endReason,
+      position_ms: this.song && this.player ? this.player.positionMs : null,
+      position_at: this.song && this.player ? now : null,
       ducking: this.duckingOn,
       ducked: this.ducker?.ducked ?? false,
-      updated_at: new Date().toISOString(),
+      updated_at: now,
     };
   }
 
@@ -222,6 +227,7 @@ export class RoomSession extends EventEmitter<SessionEvents> {
       outage: this.deps.outage,
       ducker: this.ducker,
       songGain: this.deps.songGain,
+      sampleRate: this.deps.sampleRate,
     });
     this.player = player;
     player.on('songStarted', (song) => this.onSongStarted(song));
@@ -306,6 +312,19 @@ export class RoomSession extends EventEmitter<SessionEvents> {
     const found = this.deps.catalog().search(query, language)[0];
     if (!found) return { ok: false, code: 'no_match', message: `No song matches "${query}"` };
     return this.move({ type: 'playSong', song: found });
+  }
+
+  /** Plays the current song from `positionMs` (click-free: a fade-out, then a fade-in there); refused beyond the song. */
+  seek(positionMs: number): Outcome {
+    const player = this.player;
+    if (!this.machine.active || !player || !this.song) return notPlaying();
+    const duration = this.song.durationMs;
+    if (duration !== undefined && positionMs >= duration) return { ok: false, code: 'invalid_field', message: `"position_ms" is beyond the song (${duration} ms)` };
+    player.seek(positionMs);
+    const message = `Seeked to ${formatMs(positionMs)}`;
+    this.notify({ type: 'music_seeked', message, song_id: this.song.id, position_ms: positionMs });
+    this.emitStatus();
+    return { ok: true, message };
   }
 
   /** Turns ducking under speech on or off for this device's session. */
@@ -473,6 +492,11 @@ export class RoomSession extends EventEmitter<SessionEvents> {
       this.deps.log.warn(msg, { type: message.type, ...fields }),
     );
   }
+}
+
+function formatMs(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}.${String(ms % 1000).padStart(3, '0')}`;
 }
 
 function notPlaying(): Outcome {

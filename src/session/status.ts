@@ -39,6 +39,10 @@ export interface DeviceStatus {
   last_failure: SongFailure | null;
   /** Why the session last ended (stop command, room closed, failure), null while it runs. */
   reason: string | null;
+  /** Where the song was when the status was made, ms (null without a song); see `position_at`. */
+  position_ms: number | null;
+  /** When `position_ms` was taken: while `state` is playing, position now = position_ms + (now - position_at). */
+  position_at: string | null;
   /** The music goes down while others in the room speak (audio.duck, set_ducking). */
   ducking: boolean;
   /** The music is down now because someone speaks. */
@@ -52,7 +56,7 @@ export function songInfo(song: Song | undefined): SongInfo | null {
 }
 
 export function idleStatus(device: string, error: string | null = null, reason: string | null = null): DeviceStatus {
-  return { device, room: null, state: error ? 'error' : 'idle', song: null, volume: 100, queue_length: 0, queued: 0, repeat: 'off', shuffle: true, language: null, genre: null, error, last_failure: null, reason, ducking: false, ducked: false, updated_at: new Date().toISOString() };
+  return { device, room: null, state: error ? 'error' : 'idle', song: null, volume: 100, queue_length: 0, queued: 0, repeat: 'off', shuffle: true, language: null, genre: null, error, last_failure: null, reason, position_ms: null, position_at: null, ducking: false, ducked: false, updated_at: new Date().toISOString() };
 }
 
 /** A song of `get_queue`; `queued`: a user enqueued it (else it comes from the continuous playlist). */

@@ -76,6 +76,8 @@ describe('parseCommand', () => {
       for (const mode of ['off', 'one', 'all']) expect(ok({ type: 'set_repeat', mode })).toEqual({ type: 'set_repeat', mode });
       expect(ok({ type: 'set_shuffle', on: false })).toEqual({ type: 'set_shuffle', on: false });
       expect(ok({ type: 'set_ducking', on: true })).toEqual({ type: 'set_ducking', on: true });
+      expect(ok({ type: 'seek_music', position_ms: 0 })).toEqual({ type: 'seek_music', positionMs: 0 });
+      expect(ok({ type: 'seek_music', position_ms: 86_400_000 })).toEqual({ type: 'seek_music', positionMs: 86_400_000 });
     });
 
     // What an attacker sends: wrong types, huge or fractional numbers, both or neither selector,
@@ -115,6 +117,12 @@ describe('parseCommand', () => {
       { type: 'set_ducking' },
       { type: 'set_ducking', on: 'off' },
       { type: 'set_ducking', on: null },
+      { type: 'seek_music' },
+      { type: 'seek_music', position_ms: -1 },
+      { type: 'seek_music', position_ms: 1.5 },
+      { type: 'seek_music', position_ms: '1000' },
+      { type: 'seek_music', position_ms: 86_400_001 },
+      { type: 'seek_music', position_ms: 1e308 },
     ])('refused as invalid_field: %j', (body) => {
       expect(parseCommand(JSON.stringify({ ...body, request_id: 'r' }))).toMatchObject({ ok: false, code: 'invalid_field', requestId: 'r', type: body.type });
     });

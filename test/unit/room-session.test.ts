@@ -251,4 +251,32 @@ describe('RoomSession', () => {
       await stopped(session, link);
     });
   });
+
+  test('seek reopens the current song from the position (no new song announced); the status carries it', async () => {
+    const joiner = new FakeJoiner();
+    const opened: Array<[string, number | undefined]> = [];
+    const session = makeSession(joiner.join, {
+      openDecoder: (song, startMs) => {
+        opened.push([song.id, startMs]);
+        return new FakeDecoder(480);
+      },
+    });
+    expect(session.seek(1000)).toMatchObject({ ok: false, code: 'not_playing' });
+    const started = session.start({});
+    await flush();
+    const link = joiner.pending[0]!.succeed();
+    await started;
+    link.track.auto = true;
+    await flush(20);
+    const song = session.status().song!.id;
+    expect(session.status().position_ms).toEqual(expect.any(Number));
+    expect(session.seek(5000)).toEqual({ ok: true, message: 'Seeked to 0:05.000' });
+    expect(session.status()).toMatchObject({ position_ms: 5000, song: { id: song } });
+    await flush(20);
+    expect(opened).toContainEqual([song, 5000]);
+    expect(link.sent.filter((t) => t === 'music_playback_started')).toHaveLength(1);
+    expect(link.sent).toContain('music_seeked');
+    expect(session.status().position_ms).toBeGreaterThanOrEqual(5000);
+    await session.stop();
+  });
 });

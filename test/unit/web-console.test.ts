@@ -26,6 +26,8 @@ function status(device: string, o: Partial<DeviceStatus> = {}): DeviceStatus {
     queued: 0,
     repeat: 'off',
     shuffle: true,
+    position_ms: 1200,
+    position_at: '2026-11-25T05:23:11.293Z',
     ducking: true,
     ducked: false,
     language: 'English',
