@@ -149,6 +149,7 @@ export function createApp(config: AppConfig, redacted: Record<string, unknown>, 
         openDecoder: (song, startMs) => new SongDecoder(song.url, { ...decoderOptions(media), startMs }),
         sampleRate: format.sampleRate,
         songGain: loudness && ((song) => loudness.gainFor(song)),
+        durationOf: loudness && ((song) => loudness.durationOf(song)),
         duck: config.audio.duck === 'speech' ? { depthDb: config.audio.duckDb, sampleRate: format.sampleRate, channels: format.channels, ...DUCK_RAMPS } : undefined,
         outage: {
           fallback: fallback?.songs,

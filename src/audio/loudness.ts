@@ -11,6 +11,8 @@ import { resolveMediaInput } from './media-input';
 export interface Loudness {
   lufs: number;
   peakDb?: number;
+  /** The song's length, from the same decode (for songs whose catalog entry has none). */
+  durationMs?: number;
 }
 
 /** Highest level a normalised song may reach (true peak), dBTP. */
@@ -42,7 +44,17 @@ export function parseEbur128Summary(stderr: string): Loudness | undefined {
   if (!Number.isFinite(lufs) || lufs < LOUDNESS_RANGE.min || lufs > LOUDNESS_RANGE.max) return undefined;
   const p = /Peak:\s+(-?\d+(?:\.\d+)?|-inf) dBFS/.exec(summary);
   const peakDb = p && p[1] !== '-inf' ? Number(p[1]) : undefined;
-  return { lufs, ...(peakDb !== undefined && Number.isFinite(peakDb) ? { peakDb } : {}) };
+  const durationMs = parseDurationMs(stderr);
+  return { lufs, ...(peakDb !== undefined && Number.isFinite(peakDb) ? { peakDb } : {}), ...(durationMs !== undefined ? { durationMs } : {}) };
+}
+
+/** How much ffmpeg decoded, from its last progress line (`time=00:03:12.45`), ms. */
+export function parseDurationMs(stderr: string): number | undefined {
+  const all = [...stderr.matchAll(/time=(\d+):(\d{2}):(\d{2}(?:\.\d+)?)/g)];
+  const last = all[all.length - 1];
+  if (!last) return undefined;
+  const ms = Math.round(((Number(last[1]) * 60 + Number(last[2])) * 60 + Number(last[3])) * 1000);
+  return Number.isFinite(ms) && ms > 0 ? ms : undefined;
 }
 
 /**
@@ -97,7 +109,9 @@ export class LoudnessCache {
       const data = JSON.parse(readFileSync(file, 'utf8')) as { entries?: Record<string, unknown> };
       for (const [k, v] of Object.entries(data.entries ?? {})) {
         const l = v as Partial<Loudness>;
-        if (typeof l.lufs === 'number' && l.lufs >= LOUDNESS_RANGE.min && l.lufs <= LOUDNESS_RANGE.max) this.entries.set(k, { lufs: l.lufs, ...(typeof l.peakDb === 'number' ? { peakDb: l.peakDb } : {}) });
+        if (typeof l.lufs === 'number' && l.lufs >= LOUDNESS_RANGE.min && l.lufs <= LOUDNESS_RANGE.max) {
+          this.entries.set(k, { lufs: l.lufs, ...(typeof l.peakDb === 'number' ? { peakDb: l.peakDb } : {}), ...(typeof l.durationMs === 'number' && l.durationMs > 0 ? { durationMs: l.durationMs } : {}) });
+        }
         if (this.entries.size >= CACHE_LIMIT) break;
       }
     } catch (err) {
@@ -171,6 +185,11 @@ export class LoudnessNormaliser {
       return 1;
     }
     return 10 ** (normalisingGainDb(known, this.o.targetLufs) / 20);
+  }
+
+  /** The song's length as measured (for songs whose catalog entry has none). */
+  durationOf(song: Song): number | undefined {
+    return this.o.cache.get(song)?.durationMs;
   }
 
   /** Measures `songs` (those not known yet) in the background, e.g. the catalog at start-up. */

@@ -42,6 +42,8 @@ export interface SessionDeps {
   outage?: OutageOptions;
   /** Linear gain per song (loudness normalisation); absent: unity. */
   songGain?: (song: Song) => number;
+  /** A song's measured length, when its catalog entry has none. */
+  durationOf?: (song: Song) => number | undefined;
   /** Sample rate of the track, for positions; default 48000. */
   sampleRate?: number;
   /** Ducking under speech (audio.duck "speech"); absent: never ducked, set_ducking refused. */
@@ -166,7 +168,7 @@ export class RoomSession extends EventEmitter<SessionEvents> {
       room: this.deps.room,
       // While the LiveKit connection is re-established, that is shown instead of the playback state.
       state: this.presence?.reconnecting && this.machine.active ? 'reconnecting' : this.player?.degradedCause && this.machine.state === 'playing' ? 'degraded' : sessionState(this.machine.state),
-      song: songInfo(this.song),
+      song: songInfo(this.song, this.song && this.deps.durationOf?.(this.song)),
       volume: this.player?.volume ?? 100,
       queue_length: this.machine.playlist?.queueLength ?? 0,
       queued: this.machine.playlist?.queuedCount ?? 0,
@@ -318,7 +320,7 @@ export class RoomSession extends EventEmitter<SessionEvents> {
   seek(positionMs: number): Outcome {
     const player = this.player;
     if (!this.machine.active || !player || !this.song) return notPlaying();
-    const duration = this.song.durationMs;
+    const duration = this.song.durationMs ?? this.deps.durationOf?.(this.song);
     if (duration !== undefined && positionMs >= duration) return { ok: false, code: 'invalid_field', message: `"position_ms" is beyond the song (${duration} ms)` };
     player.seek(positionMs);
     const message = `Seeked to ${formatMs(positionMs)}`;

@@ -50,9 +50,10 @@ export interface DeviceStatus {
   updated_at: string;
 }
 
-export function songInfo(song: Song | undefined): SongInfo | null {
+/** What the status shows of a song; `measuredMs`: its length when the catalog has none. */
+export function songInfo(song: Song | undefined, measuredMs?: number): SongInfo | null {
   if (!song) return null;
-  return { id: song.id, title: song.title, language: song.language, genre: song.genres[0] ?? null, duration_ms: song.durationMs ?? null };
+  return { id: song.id, title: song.title, language: song.language, genre: song.genres[0] ?? null, duration_ms: song.durationMs ?? measuredMs ?? null };
 }
 
 export function idleStatus(device: string, error: string | null = null, reason: string | null = null): DeviceStatus {

@@ -1,3 +1,4 @@
+import { readFileSync, writeFileSync } from 'node:fs';
 import { Daemon } from '../support/daemon';
 import type { Listener } from '../support/listener';
 import { AppClient } from '../support/mqtt-client';
@@ -22,6 +23,10 @@ describe('loudness normalisation, heard in the room', () => {
       { title: 'Loud Master', language: 'Test', genres: ['loud'], hz: LOUD_HZ, seconds: 3, format: 'mp3', amplitude: 0.5 },
       { title: 'Quiet Master', language: 'Test', genres: ['loud'], hz: QUIET_HZ, seconds: 3, format: 'mp3', amplitude: 0.125 },
     ]);
+    // Without duration_ms: the length comes from the measurement too.
+    const manifest = JSON.parse(readFileSync(catalog, 'utf8')) as { songs: Array<Record<string, unknown>> };
+    for (const s of manifest.songs) delete s.duration_ms;
+    writeFileSync(catalog, JSON.stringify(manifest));
     const daemon = await Daemon.start({ catalog: { location: catalog }, audio: { loudnessTarget: target } });
     cleanup.push(() => daemon.stop());
     if (target !== 'off') await daemon.lines.until((l) => l.filter((x) => x.message === 'loudness measured').length >= 2, 'both songs measured', 20000);
@@ -38,6 +43,10 @@ describe('loudness normalisation, heard in the room', () => {
       return 20 * Math.log10(median(run.slice(-30, -5).map((f) => f.tones[String(hz)]!)));
     };
     const [loud, quiet] = [await level(LOUD_HZ, listener), await level(QUIET_HZ, listener)];
+    const status = await app.command(device, { type: 'get_status' });
+    const duration = (status.state as { song: { duration_ms: number | null } }).song.duration_ms;
+    if (target === 'off') expect(duration).toBeNull();
+    else expect(Math.abs(duration! - 3000)).toBeLessThanOrEqual(30);
     return { loud, quiet, daemon };
   }
 

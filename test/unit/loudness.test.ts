@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LoudnessCache, LoudnessNormaliser, normalisingGainDb, parseEbur128Summary, type Loudness } from '../../src/audio/loudness';
+import { LoudnessCache, LoudnessNormaliser, normalisingGainDb, parseDurationMs, parseEbur128Summary, type Loudness } from '../../src/audio/loudness';
 import type { Song } from '../../src/catalog/song';
 import { quietLog } from '../support/session-fakes';
 
@@ -22,6 +22,11 @@ describe('loudness', () => {
     expect(parseEbur128Summary('I: -21.0 LUFS')).toBeUndefined(); // no summary
     expect(parseEbur128Summary('Summary:\n I:  -120.7 LUFS')).toBeUndefined(); // silence
     expect(parseEbur128Summary('Summary:\n I:  -20.0 LUFS\n Peak: -inf dBFS')).toEqual({ lufs: -20 });
+    // The same decode gives the length, for songs whose catalog entry has none.
+    expect(parseEbur128Summary(`size=N/A time=00:00:01.00 bitrate=N/A\rsize=N/A time=00:03:12.45 bitrate=N/A speed=152x\n${summary}`)).toEqual({ lufs: -21.3, peakDb: -6.1, durationMs: 192450 });
+    expect(parseDurationMs('time=01:00:00.00')).toBe(3_600_000);
+    expect(parseDurationMs('time=00:00:00.00')).toBeUndefined();
+    expect(parseDurationMs('no progress')).toBeUndefined();
   });
 
   test('the cache survives a restart, keyed by song and URL, never storing the URL itself', () => {
@@ -55,6 +60,7 @@ describe('loudness', () => {
     finish({ lufs: -4, peakDb: -0.2 });
     await new Promise((r) => setImmediate(r));
     expect(n.gainFor(song('new'))).toBeCloseTo(10 ** (-12 / 20), 6);
+    expect(n.durationOf(song('new'))).toBeUndefined();
     n.stop();
   });
 });
