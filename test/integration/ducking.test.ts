@@ -2,12 +2,10 @@ import installer from '@ffmpeg-installer/ffmpeg';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
-import { Daemon } from '../support/daemon';
 import { AUDIBLE_RMS } from '../support/listener';
-import { AppClient } from '../support/mqtt-client';
 import { JsonProcess } from '../support/processes';
 import { LIVEKIT_KEY, LIVEKIT_SECRET, ROOT, stackInfo } from '../support/stack';
-import { joinWithTones, median, toneCatalog, toneFrames, type ToneFrame } from './audio-support';
+import { daemonAndListener, median, toneCatalog, toneFrames, type ToneFrame } from './audio-support';
 
 const MUSIC_HZ = 440;
 const BOT = 'music-bridge';
@@ -41,13 +39,8 @@ describe('ducking: the music goes down while someone in the room speaks', () => 
     // The music already queued in LiveKit (audio.queueMs) plays before any ducked frame: detection
     // takes 60-110 ms, so the default 200 ms queue lands at 260-310 ms (measured); 100 ms keeps the
     // drop within 300 ms of the speech (docs/audio.md).
-    const daemon = await Daemon.start({ catalog: { location: catalog }, audio: { queueMs: 100 } });
-    cleanup.push(() => daemon.stop());
-    const app = await AppClient.connect(daemon.baseTopic);
-    cleanup.push(() => app.close());
     const room = 'duck-room';
-    const listener = await joinWithTones(room, [MUSIC_HZ]);
-    cleanup.push(() => listener.stop());
+    const { app, listener } = await daemonAndListener({ catalog, audio: { queueMs: 100 }, room, tones: [MUSIC_HZ], cleanup });
     const speaker = new JsonProcess<{ t: number; event: string }>([stackInfo().livekitUrl, room, SPEAKER, pcm], { LIVEKIT_API_KEY: LIVEKIT_KEY, LIVEKIT_API_SECRET: LIVEKIT_SECRET }, { script: join(ROOT, 'test', 'support', 'speaker-process.mjs'), stdin: 'pipe' });
     cleanup.push(() => speaker.stop());
     await speaker.lines.next((l) => l.event === 'joined', 'the speaker joined', 20000);

@@ -1,8 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { Daemon } from '../support/daemon';
+import type { Daemon } from '../support/daemon';
 import type { Listener } from '../support/listener';
-import { AppClient } from '../support/mqtt-client';
-import { joinWithTones, median, toneCatalog, toneFrames } from './audio-support';
+import { daemonAndListener, median, toneCatalog, toneFrames } from './audio-support';
 
 const LOUD_HZ = 880;
 const QUIET_HZ = 440;
@@ -27,13 +26,8 @@ describe('loudness normalisation, heard in the room', () => {
     const manifest = JSON.parse(readFileSync(catalog, 'utf8')) as { songs: Array<Record<string, unknown>> };
     for (const s of manifest.songs) delete s.duration_ms;
     writeFileSync(catalog, JSON.stringify(manifest));
-    const daemon = await Daemon.start({ catalog: { location: catalog }, audio: { loudnessTarget: target } });
-    cleanup.push(() => daemon.stop());
+    const { daemon, app, listener } = await daemonAndListener({ catalog, audio: { loudnessTarget: target }, room, tones: [LOUD_HZ, QUIET_HZ], cleanup });
     if (target !== 'off') await daemon.lines.until((l) => l.filter((x) => x.message === 'loudness measured').length >= 2, 'both songs measured', 20000);
-    const app = await AppClient.connect(daemon.baseTopic);
-    cleanup.push(() => app.close());
-    const listener = await joinWithTones(room, [LOUD_HZ, QUIET_HZ]);
-    cleanup.push(() => listener.stop());
     expect(await app.command(device, { type: 'start_continuous_music', session_id: room })).toMatchObject({ ok: true });
     const level = async (hz: number, l: Listener): Promise<number> => {
       const mark = l.mark;

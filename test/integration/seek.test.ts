@@ -1,7 +1,5 @@
-import { Daemon } from '../support/daemon';
 import { AUDIBLE_RMS } from '../support/listener';
-import { AppClient } from '../support/mqtt-client';
-import { joinWithTones, toneCatalog, toneFrames } from './audio-support';
+import { daemonAndListener, toneCatalog, toneFrames } from './audio-support';
 
 const START_HZ = 300;
 const HZ_PER_S = 100;
@@ -20,13 +18,8 @@ describe('seek_music, heard in the room', () => {
 
   test('the song goes on from the asked position (within 100 ms), without a click; beyond the song is invalid_field', async () => {
     const catalog = await toneCatalog('seek', [{ title: 'Sweep', language: 'Test', genres: ['sweep'], hz: START_HZ, seconds: 20, format: 'mp3', sweepHzPerSecond: HZ_PER_S }]);
-    const daemon = await Daemon.start({ catalog: { location: catalog }, audio: { loudnessTarget: 'off' } });
-    cleanup.push(() => daemon.stop());
-    const app = await AppClient.connect(daemon.baseTopic);
-    cleanup.push(() => app.close());
     const room = 'seek-room';
-    const listener = await joinWithTones(room, [START_HZ]);
-    cleanup.push(() => listener.stop());
+    const { app, listener } = await daemonAndListener({ catalog, audio: { loudnessTarget: 'off' }, room, tones: [START_HZ], cleanup });
     const device = 'aabbccddeec1';
     expect(await app.command(device, { type: 'start_continuous_music', session_id: room })).toMatchObject({ ok: true, state: { song: { duration_ms: 20000 } } });
     await listener.lines.until((items) => items.filter((h) => (h.rms ?? 0) >= AUDIBLE_RMS).length >= 50, 'half a second of the sweep', 20000);
