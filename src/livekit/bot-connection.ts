@@ -1,9 +1,10 @@
-import { AudioStream, DisconnectReason, Room, RoomEvent, TrackKind, type RoomOptions } from '@livekit/rtc-node';
+import { DisconnectReason, Room, RoomEvent, TrackKind, type RoomOptions } from '@livekit/rtc-node';
 import { rmsOf, SpeechDetector } from '../audio/speech-detector';
 import { EventEmitter } from 'eventemitter3';
 import { errorFields, type Logger } from '../ops/logger';
 import type { PublishingParticipant } from './music-track';
 import { onlyRoomEventsFor } from './room-events';
+import { openSpeechStream, SPEECH_STREAM, type LevelStream, type OpenLevelStream } from './speech-streams';
 import { withTimeLimit } from './time-limit';
 import { abortReason } from './join-slots';
 import { botToken } from './token';
@@ -31,20 +32,14 @@ export interface RemotePublication {
   setSubscribed(subscribed: boolean): void;
 }
 
-/** Decoded audio of a remote track, frame by frame (rtc-node's AudioStream fits); `cancel` ends it. */
-export interface LevelStream extends AsyncIterable<{ readonly data: Int16Array }> {
-  cancel(): Promise<void>;
-}
-
-export type OpenLevelStream = (track: unknown) => LevelStream;
+export type { LevelStream } from './speech-streams';
 
 /** Frames of the others' audio the speech detection reads: 16 kHz mono, 10 ms each. */
-const SPEECH_FRAME_MS = 10;
+const SPEECH_FRAME_MS = SPEECH_STREAM.frameSizeMs;
 /** Audio tracks followed for speech at once (a phone and an agent, with room to spare); more are ignored. */
 export const MAX_SPEECH_TRACKS = 4;
 
-const openAudioStream: OpenLevelStream = (track) =>
-  new AudioStream(track as ConstructorParameters<typeof AudioStream>[0], { sampleRate: 16000, numChannels: 1, frameSizeMs: SPEECH_FRAME_MS });
+
 
 export interface JoinOptions {
   url: string;
@@ -273,7 +268,7 @@ export class BotConnection extends EventEmitter<BotConnectionEvents> {
       await disconnectSilently(room, leaveTimeoutMs, o.log);
       throw signal.aborted ? abortReason(signal) : new Error('connected without a local participant');
     }
-    return new BotConnection(room, room.localParticipant, leaveTimeoutMs, o.speakers ? (o.openLevelStream ?? openAudioStream) : undefined);
+    return new BotConnection(room, room.localParticipant, leaveTimeoutMs, o.speakers ? (o.openLevelStream ?? openSpeechStream) : undefined);
   }
 
   get otherParticipants(): number {
