@@ -19,8 +19,8 @@ else
 fi
 
 # Debian packages the tests use: chromium (the console's browser test, driven by playwright-core)
-# and prometheus (promtool checks deploy/prometheus-alerts.yml).
-for pair in chromium:chromium promtool:prometheus; do
+# prometheus (promtool checks deploy/prometheus-alerts.yml) and espeak-ng (speech for the ducking test).
+for pair in chromium:chromium promtool:prometheus espeak-ng:espeak-ng; do
   cmd="${pair%%:*}" pkg="${pair#*:}"
   if command -v "$cmd" >/dev/null 2>&1; then
     echo "$cmd: present"

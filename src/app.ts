@@ -3,6 +3,8 @@ import { randomInt } from 'node:crypto';
 import { probeFfmpeg, resolveFfmpegPath, type FfmpegInfo } from './audio/ffmpeg-path';
 import { SongDecoder, type DecoderOptions } from './audio/decoder';
 import type { MediaPolicy } from './audio/media-input';
+import { DUCK_RAMPS } from './audio/ducker';
+import { LOUDNESS_MEASURE_TIMEOUT_MS, LoudnessCache, LoudnessNormaliser, measureLoudness } from './audio/loudness';
 import { samplesPerChannel, type PcmFormat } from './audio/pcm-format';
 import { loadFallback, type Fallback } from './catalog/fallback';
 import { defaultMediaRoot } from './catalog/media-root';
@@ -76,6 +78,17 @@ export function createApp(config: AppConfig, redacted: Record<string, unknown>, 
     maxRedirects: ffmpeg?.maxRedirects ? config.audio.maxRedirects : undefined,
   });
 
+  // Even loudness: catalog values, the cache, or one background ebur128 pass per song.
+  const loudness =
+    config.audio.loudnessTarget === 'off'
+      ? undefined
+      : new LoudnessNormaliser({
+          targetLufs: Number(config.audio.loudnessTarget),
+          cache: new LoudnessCache(config.audio.loudnessCache || undefined, log),
+          measure: (song, signal) => measureLoudness(song, decoderOptions(media), LOUDNESS_MEASURE_TIMEOUT_MS, signal),
+          log,
+        });
+
   const metrics: Metrics = new Metrics((): DeviceStatus[] => registry.statuses());
   const join: RoomJoiner = createRoomJoiner({
     url: config.livekit.url,
@@ -89,6 +102,7 @@ export function createApp(config: AppConfig, redacted: Record<string, unknown>, 
     bitrate: config.livekit.audioBitrate,
     maxJoinsInFlight: config.livekit.maxJoinsInFlight,
     inFlight: metrics.joinsInFlight,
+    speakers: config.audio.duck === 'speech',
     log,
   });
 
@@ -131,7 +145,6 @@ export function createApp(config: AppConfig, redacted: Record<string, unknown>, 
         instance,
         seq,
         handedOver: () => registry.handingOverNow || continuity.ownership.takenOver(device),
-        frameMs: config.audio.frameMs,
         positionIntervalMs: config.sessions.positionIntervalMs,
         log: log.child({ device, room }),
         join,
@@ -146,6 +159,10 @@ export function createApp(config: AppConfig, redacted: Record<string, unknown>, 
         emptyRoomTimeoutMs: config.sessions.emptyRoomTimeoutMs,
         counters: metrics,
         openDecoder: (song, startMs) => new SongDecoder(song.url, { ...decoderOptions(media), startMs }),
+        sampleRate: format.sampleRate,
+        songGain: loudness && ((song) => loudness.gainFor(song)),
+        durationOf: loudness && ((song) => loudness.durationOf(song)),
+        duck: config.audio.duck === 'speech' ? { depthDb: config.audio.duckDb, sampleRate: format.sampleRate, channels: format.channels, ...DUCK_RAMPS } : undefined,
         outage: {
           fallback: fallback?.songs,
           openFallback: fallback && ((song) => new SongDecoder(song.url, decoderOptions({ root: fallback!.root }))),
@@ -190,6 +207,7 @@ export function createApp(config: AppConfig, redacted: Record<string, unknown>, 
       await catalog.start();
       ffmpeg = await probeFfmpeg(ffmpegPath);
       log.info('ffmpeg', { path: ffmpeg.path, version: ffmpeg.version, maxRedirects: ffmpeg.maxRedirects, mediaRoot: media.root ?? null });
+      loudness?.prepare(catalog.current.all());
       if (config.catalog.fallback) {
         fallback = await loadFallback(config.catalog.fallback);
         log.info('fallback loaded', { location: config.catalog.fallback, songs: fallback.songs.length });
@@ -204,6 +222,7 @@ export function createApp(config: AppConfig, redacted: Record<string, unknown>, 
       const warn = (msg: string, fields: Record<string, unknown>) => log.warn(msg, fields);
       stopping ??= (async () => {
         catalog.stop();
+        loudness?.stop();
         await continuity.drain();
         await registry.shutdown('bridge shutting down');
         // Joins given up on may still complete: leave those rooms before the FFI goes away.

@@ -19,7 +19,11 @@ const USAGE = `usage:
   music-bridge status [DEVICE] [--json]      the retained statuses as a table (--json: one per line)
   music-bridge send DEVICE ACTION [ARG] [--language L] [--genre G] [--session S] [--timeout SEC]
                                              ACTION: start, stop, skip, previous, pause, resume,
-                                             volume N, play TITLE, status; prints the reply
+                                             volume N, play TITLE, status, queue (what plays next),
+                                             enqueue TITLE, enqueue-next TITLE, remove N|SONG_ID,
+                                             clear-queue, repeat off|one|all, shuffle on|off,
+                                             ducking on|off, seek MS;
+                                             prints the reply
 
   music-bridge config-reference             print the configuration reference (markdown)
 

@@ -18,7 +18,7 @@ export interface DecoderOptions {
   media: MediaPolicy;
   /** Redirects an http(s) song may follow; set only when the ffmpeg build has `-max_redirects`. */
   maxRedirects?: number;
-  /** Start this far into the song, ms (resume; ffmpeg's input seek). The caller bounds it to the song. */
+  /** Start this far into the song, ms (resume, seek_music): ffmpeg's input seek, `-ss` before `-i`. */
   startMs?: number;
 }
 

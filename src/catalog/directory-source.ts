@@ -1,7 +1,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { basename, extname, join, relative, sep } from 'node:path';
 import { songId, type ParsedCatalog } from './manifest';
-import type { Song } from './song';
+import { LOUDNESS_RANGE, type Song } from './song';
 import type { CatalogSource } from './source';
 
 /** What a file's tags say; every field may be missing. */
@@ -10,6 +10,8 @@ export interface Tags {
   language?: string;
   genres?: string[];
   durationMs?: number;
+  /** ReplayGain track gain, dB (ReplayGain 2.0: relative to -18 LUFS). */
+  replayGainDb?: number;
 }
 
 export type TagReader = (path: string) => Promise<Tags>;
@@ -92,6 +94,9 @@ export class DirectorySource implements CatalogSource {
     const aliases = stem.toLowerCase() !== title.toLowerCase() ? [stem] : [];
     const song: Song = { id, title, aliases, language, genres: t.genres ?? [], url: f.path };
     if (t.durationMs && t.durationMs > 0) song.durationMs = Math.round(t.durationMs);
+    // ReplayGain 2.0 brings a track to -18 LUFS: the track was at -18 - gain.
+    const lufs = t.replayGainDb !== undefined && Number.isFinite(t.replayGainDb) ? -18 - t.replayGainDb : undefined;
+    if (lufs !== undefined && lufs >= LOUDNESS_RANGE.min && lufs <= LOUDNESS_RANGE.max) song.loudnessLufs = Math.round(lufs * 10) / 10;
     return song;
   }
 
@@ -136,6 +141,7 @@ export async function readTagsWithMusicMetadata(path: string): Promise<Tags> {
     language: meta.common.language,
     genres: [...new Set(genres)],
     durationMs: meta.format.duration !== undefined ? meta.format.duration * 1000 : undefined,
+    replayGainDb: meta.common.replaygain_track_gain?.dB,
   };
 }
 

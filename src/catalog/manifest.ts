@@ -1,7 +1,7 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { isHttpUrl } from './conditional-fetch';
 import { isObject, text, textList } from './json-fields';
-import type { Song } from './song';
+import { LOUDNESS_RANGE, type Song } from './song';
 
 /** A parsed catalog: the good songs, and one line per entry that was skipped. */
 export interface ParsedCatalog {
@@ -47,6 +47,11 @@ function parseEntry(entry: unknown, location: string): Song {
   if (entry.duration_ms !== undefined) {
     if (typeof entry.duration_ms !== 'number' || !(entry.duration_ms > 0)) throw new Error('"duration_ms" must be a positive number');
     song.durationMs = entry.duration_ms;
+  }
+  if (entry.loudness_lufs !== undefined) {
+    const l = entry.loudness_lufs;
+    if (typeof l !== 'number' || !Number.isFinite(l) || l < LOUDNESS_RANGE.min || l > LOUDNESS_RANGE.max) throw new Error(`"loudness_lufs" must be a number from ${LOUDNESS_RANGE.min} to ${LOUDNESS_RANGE.max}`);
+    song.loudnessLufs = l;
   }
   return song;
 }

@@ -15,6 +15,10 @@ export interface ToneSpec {
   /** mp3 (44.1 kHz stereo, like real catalogs), ogg (Vorbis), opus, m4a, flac or wav. */
   format: 'mp3' | 'ogg' | 'opus' | 'm4a' | 'flac' | 'wav';
   aliases?: string[];
+  /** Peak amplitude, 0-1 of full scale; default 0.5. */
+  amplitude?: number;
+  /** A sweep instead of a steady tone: the frequency rises by this much per second from `hz` (the pitch heard tells the position). */
+  sweepHzPerSecond?: number;
 }
 
 const CODEC: Record<ToneSpec['format'], string[]> = {
@@ -39,7 +43,7 @@ export async function generateToneCatalog(dir: string, songs: ToneSpec[], ffmpeg
     await run(ffmpegPath, [
       '-y', '-hide_banner', '-loglevel', 'error',
       // Half of full scale: loud like mastered music, with headroom for the codecs.
-      '-f', 'lavfi', '-i', `aevalsrc=0.5*sin(2*PI*${s.hz}*t):s=${rate}:d=${s.seconds}`,
+      '-f', 'lavfi', '-i', `aevalsrc=${s.amplitude ?? 0.5}*sin(2*PI*(${s.hz}*t+${(s.sweepHzPerSecond ?? 0) / 2}*t*t)):s=${rate}:d=${s.seconds}`,
       '-ac', '2', '-ar', rate, ...CODEC[s.format],
       // Tagged like real music, so a directory catalog can read them.
       '-metadata', `title=${s.title}`, '-metadata', `language=${s.language}`, '-metadata', `genre=${s.genres.join(';')}`,

@@ -1,5 +1,11 @@
 
 /** Validators that throw a message naming what is allowed; convict prefixes the key. */
+/** "off", or a loudness target in LUFS from -30 to -5 (a string, so the environment can set it). */
+function loudnessTarget(val: unknown): void {
+  const n = Number(val);
+  if (val !== 'off' && !(typeof val === 'string' && val.trim() !== '' && Number.isFinite(n) && n >= -30 && n <= -5)) throw new Error('must be "off" or a number of LUFS from -30 to -5');
+}
+
 function intInRange(min: number, max: number, multipleOf = 1) {
   return (val: unknown): void => {
     if (typeof val !== 'number' || !Number.isInteger(val) || val < min || val > max || val % multipleOf !== 0) {
@@ -144,6 +150,10 @@ export const schema = {
     maxRedirects: { doc: 'HTTP redirects a song URL may follow (passed as -max_redirects when the ffmpeg build has it; the bundled 2018 build stops after a built-in 8).', format: intInRange(0, 20), default: 3, env: 'AUDIO_MAX_REDIRECTS' },
     sourceRetryBaseMs: { doc: 'While the song source is down (degraded): ceiling of the first retry delay, doubling per failed retry, with full jitter, ms.', format: intInRange(100, 60000), default: 1000, env: 'AUDIO_SOURCE_RETRY_BASE_MS' },
     sourceRetryMaxMs: { doc: 'While the song source is down: highest ceiling of a retry delay, ms.', format: intInRange(1000, 600000), default: 30000, env: 'AUDIO_SOURCE_RETRY_MAX_MS' },
+    loudnessTarget: { doc: 'Loudness every song is brought to (EBU R128 integrated), LUFS from -30 to -5, or "off". The loudness comes from the catalog (loudness_lufs, ReplayGain tags) or is measured once with ffmpeg\'s ebur128 (in the background; a song not measured yet plays unnormalised); a boost never lifts the true peak above -1 dBTP. Volume and ducking act on top. See docs/audio.md.', format: loudnessTarget, default: '-16', env: 'AUDIO_LOUDNESS_TARGET' },
+    loudnessCache: { doc: 'File keeping measured loudness across restarts (JSON, keyed by song id and a hash of its URL); empty = in memory only.', format: String, default: '', env: 'AUDIO_LOUDNESS_CACHE' },
+    duck: { doc: 'Lower the music while another participant of the room speaks ("speech": the bot subscribes to the others\' audio tracks, at most 4 per room, and decodes them only to measure their level), or never ("off": the bot may not subscribe). Per device: set_ducking. See docs/audio.md.', format: ['off', 'speech'] as const, default: 'speech', env: 'AUDIO_DUCK' },
+    duckDb: { doc: 'How far the music goes down while someone speaks, dB (negative).', format: intInRange(-40, -1), default: -12, env: 'AUDIO_DUCK_DB' },
   },
   sessions: {
     max: { doc: 'Most rooms playing at once; further starts are refused.', format: intInRange(1, 10000), default: 200, env: 'SESSIONS_MAX' },

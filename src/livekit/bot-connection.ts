@@ -1,15 +1,18 @@
-import { DisconnectReason, Room, RoomEvent, type RoomOptions } from '@livekit/rtc-node';
+import { DisconnectReason, Room, RoomEvent, TrackKind, type RoomOptions } from '@livekit/rtc-node';
+import { rmsOf, SpeechDetector } from '../audio/speech-detector';
 import { EventEmitter } from 'eventemitter3';
 import { errorFields, type Logger } from '../ops/logger';
 import { startTimings } from '../ops/start-timings';
 import type { PublishingParticipant } from './music-track';
 import { onlyRoomEventsFor } from './room-events';
+import { openSpeechStream, SPEECH_STREAM, type LevelStream, type OpenLevelStream } from './speech-streams';
 import { withTimeLimit } from './time-limit';
 import { abortReason } from './join-slots';
 import { botToken } from './token';
 
 /** The bot's local participant: what it publishes with (rtc-node's LocalParticipant fits). */
 export interface BotParticipant extends PublishingParticipant {
+  readonly identity?: string;
   publishData(data: Uint8Array, options: { reliable?: boolean; topic?: string }): Promise<void>;
 }
 
@@ -20,9 +23,24 @@ export interface RtcRoom {
   on(event: RoomEvent, listener: (...args: never[]) => void): unknown;
   removeAllListeners(): unknown;
   readonly localParticipant?: BotParticipant;
-  readonly remoteParticipants: { readonly size: number };
+  readonly remoteParticipants: { readonly size: number; values?(): Iterable<{ readonly trackPublications: ReadonlyMap<string, RemotePublication> }> };
   readonly isConnected: boolean;
 }
+
+/** A remote track publication, as far as subscribing for speaker updates goes. */
+export interface RemotePublication {
+  readonly kind?: TrackKind;
+  setSubscribed(subscribed: boolean): void;
+}
+
+export type { LevelStream } from './speech-streams';
+
+/** Frames of the others' audio the speech detection reads: 16 kHz mono, 10 ms each. */
+const SPEECH_FRAME_MS = SPEECH_STREAM.frameSizeMs;
+/** Audio tracks followed for speech at once (a phone and an agent, with room to spare); more are ignored. */
+export const MAX_SPEECH_TRACKS = 4;
+
+
 
 export interface JoinOptions {
   url: string;
@@ -35,6 +53,14 @@ export interface JoinOptions {
   /** Longest wait for a disconnect (leave, or a join given up on); default DEFAULT_LEAVE_TIMEOUT_MS. */
   leaveTimeoutMs?: number;
   log?: Logger;
+  /**
+   * Report when other participants speak (`speaking`): the bot subscribes to their audio tracks and
+   * measures the level of each (16 kHz mono) with a speech detector. LiveKit's own active-speaker
+   * updates were measured too slow and unsteady for this (see docs/audio.md).
+   */
+  speakers?: boolean;
+  /** Decodes a subscribed track; default rtc-node's AudioStream. */
+  openLevelStream?: OpenLevelStream;
   /** Makes the Room; default rtc-node's. */
   createRoom?: () => RtcRoom;
 }
@@ -52,6 +78,8 @@ export interface BotConnectionEvents {
   reconnected: () => void;
   /** Participants other than the bot joined or left. */
   participantsChanged: (others: number) => void;
+  /** Another participant started (true) or stopped (false) speaking; only with `speakers`. */
+  speaking: (active: boolean) => void;
 }
 
 /** Disconnects after which the bot must not come back on its own. */
@@ -118,8 +146,10 @@ export class BotConnection extends EventEmitter<BotConnectionEvents> {
     private readonly room: RtcRoom,
     readonly participant: BotParticipant,
     private readonly leaveTimeoutMs: number,
+    speakers?: OpenLevelStream,
   ) {
     super();
+    if (speakers) this.followSpeakers(speakers);
     room.on(RoomEvent.Disconnected, (reason: DisconnectReason) => {
       if (this.left) return;
       const name = DisconnectReason[reason] ?? String(reason);
@@ -140,6 +170,60 @@ export class BotConnection extends EventEmitter<BotConnectionEvents> {
     room.on(RoomEvent.ParticipantDisconnected, changed);
   }
 
+  private othersSpeaking = false;
+  /** Followed tracks by publication SID: their stream and whether their participant speaks. */
+  private readonly voices = new Map<string, { stream: LevelStream; speaking: boolean }>();
+
+  /** Subscribes to every audio track of the others (now and later) and reports when any of them speaks. */
+  private followSpeakers(open: OpenLevelStream): void {
+    const subscribe = (pub: RemotePublication) => {
+      if (pub.kind === TrackKind.KIND_AUDIO) pub.setSubscribed(true);
+    };
+    for (const p of this.room.remoteParticipants.values?.() ?? []) for (const pub of p.trackPublications.values()) subscribe(pub);
+    this.room.on(RoomEvent.TrackPublished, subscribe);
+    this.room.on(RoomEvent.TrackSubscribed, (track: { kind?: TrackKind }, pub: { sid?: string }) => {
+      const sid = pub.sid;
+      if (this.left || track.kind !== TrackKind.KIND_AUDIO || !sid || this.voices.has(sid) || this.voices.size >= MAX_SPEECH_TRACKS) return;
+      const voice = { stream: open(track), speaking: false };
+      this.voices.set(sid, voice);
+      void this.listen(sid, voice);
+    });
+    this.room.on(RoomEvent.TrackUnsubscribed, (_track: unknown, pub: { sid?: string }) => this.stopListening(pub.sid));
+  }
+
+  /** Reads one track's levels until it ends or is cancelled; never rejects. */
+  private async listen(sid: string, voice: { stream: LevelStream; speaking: boolean }): Promise<void> {
+    const detector = new SpeechDetector();
+    try {
+      for await (const frame of voice.stream) {
+        const speaking = detector.feed(rmsOf(frame.data), SPEECH_FRAME_MS);
+        if (speaking !== voice.speaking) {
+          voice.speaking = speaking;
+          this.speakingChanged();
+        }
+      }
+    } catch {
+      /* a stream that fails is as if the track went away */
+    } finally {
+      if (this.voices.get(sid) === voice) this.stopListening(sid);
+    }
+  }
+
+  private stopListening(sid: string | undefined): void {
+    const voice = sid === undefined ? undefined : this.voices.get(sid);
+    if (!voice || !sid) return;
+    this.voices.delete(sid);
+    void voice.stream.cancel().catch(() => undefined);
+    this.speakingChanged();
+  }
+
+  private speakingChanged(): void {
+    const active = [...this.voices.values()].some((v) => v.speaking);
+    if (this.left || active === this.othersSpeaking) return;
+    this.othersSpeaking = active;
+    this.emit('speaking', active);
+  }
+
   /**
    * Joins the room. The timeout or an abort of `signal` rejects at once, but the connect keeps
    * running inside rtc-node, and `room.disconnect()` does nothing before it has produced a handle:
@@ -152,12 +236,12 @@ export class BotConnection extends EventEmitter<BotConnectionEvents> {
     // Twice the join timeout: by then a connect given up on has landed or failed, unless the FFI is
     // stuck, and then joining anyway is the lesser harm.
     await afterAbandonedJoinsOf(o.room, 2 * o.timeoutMs, signal, o.log);
-    const token = await botToken(o);
+    const token = await botToken({ ...o, subscribe: o.speakers === true });
     if (signal.aborted) throw abortReason(signal);
     startTimings.mark(o.room, 'token');
     const room = o.createRoom ? o.createRoom() : new Room();
     onlyRoomEventsFor(room);
-    // The bot publishes only; it never subscribes to the other participants' audio.
+    // Nothing is subscribed on its own; with `speakers` the audio tracks are, for speaker updates only.
     const connecting = room.connect(o.url, token, { autoSubscribe: false, dynacast: false });
     const givenUp = new Promise<Error>((resolve) => {
       const timer = setTimeout(() => resolve(new Error(`joining room "${o.room}" timed out after ${o.timeoutMs} ms`)), o.timeoutMs);
@@ -187,7 +271,7 @@ export class BotConnection extends EventEmitter<BotConnectionEvents> {
       throw signal.aborted ? abortReason(signal) : new Error('connected without a local participant');
     }
     startTimings.mark(o.room, 'connected');
-    return new BotConnection(room, room.localParticipant, leaveTimeoutMs);
+    return new BotConnection(room, room.localParticipant, leaveTimeoutMs, o.speakers ? (o.openLevelStream ?? openSpeechStream) : undefined);
   }
 
   get otherParticipants(): number {
@@ -208,6 +292,7 @@ export class BotConnection extends EventEmitter<BotConnectionEvents> {
     if (this.left) return;
     this.left = true;
     this.room.removeAllListeners();
+    for (const sid of [...this.voices.keys()]) this.stopListening(sid);
     await withTimeLimit(this.room.disconnect(), this.leaveTimeoutMs, 'leaving the room');
   }
 }

@@ -23,6 +23,8 @@ export interface RoomJoinerOptions {
   /** Told the number of joins in flight whenever it changes. */
   inFlight?: InFlightGauge;
   leaveTimeoutMs?: number;
+  /** Report when the others speak (ducking): see JoinOptions.speakers. */
+  speakers?: boolean;
   createRoom?: () => RtcRoom;
   createOutput?: AudioOutputFactory;
 }
@@ -61,6 +63,7 @@ export function createRoomJoiner(o: RoomJoinerOptions): JoinRoom {
           timeoutMs: o.connectTimeoutMs,
           leaveTimeoutMs: o.leaveTimeoutMs,
           log,
+          speakers: o.speakers,
           createRoom: o.createRoom,
         },
         signal,

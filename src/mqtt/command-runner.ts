@@ -1,7 +1,7 @@
 import { errorFields, type Logger } from '../ops/logger';
 import type { CommandEnvelope } from '../session/commands';
 import type { CommandResult } from '../session/registry';
-import type { DeviceStatus } from '../session/status';
+import type { DeviceStatus, QueueView } from '../session/status';
 import { normaliseDeviceId } from './device-id';
 
 /** The part of the session registry a command needs. */
@@ -24,6 +24,8 @@ export interface ReplyBody {
   session_id: string | null;
   request_id: string | null;
   state: DeviceStatus | null;
+  /** get_queue: the current song, what plays next and what played. */
+  queue?: QueueView;
 }
 
 /**
@@ -58,6 +60,7 @@ export async function runCommand(
     session_id: envelope.sessionId ?? null,
     request_id: envelope.requestId ?? null,
     state: result.status,
+    ...(result.queue ? { queue: result.queue } : {}),
   };
 }
 

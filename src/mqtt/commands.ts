@@ -1,4 +1,4 @@
-import type { Command, CommandEnvelope } from '../session/commands';
+import { MAX_QUEUE_INDEX, MAX_SEEK_MS, QUEUE_LIST_DEFAULT, QUEUE_LIST_MAX, type Command, type CommandEnvelope } from '../session/commands';
 
 /** Stable codes for refused payloads: apps branch on these, never on the message text. */
 export type ParseErrorCode = 'invalid_json' | 'not_an_object' | 'missing_type' | 'unknown_command' | 'invalid_field';
@@ -53,6 +53,13 @@ export function parseCommand(payload: Buffer | string): ParseResult {
     return v;
   };
 
+  /** An identifier: text without control characters. */
+  const printable = (key: string): string | undefined | Error => {
+    const v = text(key);
+    if (typeof v === 'string' && /[\u0000-\u001f\u007f]/.test(v)) return new Error(`"${key}" must be printable`);
+    return v;
+  };
+
   let command: Command;
   switch (msg.type) {
     case 'start_continuous_music': {
@@ -86,10 +93,58 @@ export function parseCommand(payload: Buffer | string): ParseResult {
       command = { type: msg.type, query, language };
       break;
     }
+    case 'enqueue_music': {
+      const query = text('query');
+      const songId = printable('song_id');
+      const language = text('language');
+      for (const v of [query, songId, language]) if (v instanceof Error) return fail(v.message);
+      if (!query === !songId) return fail('exactly one of "query" and "song_id" is required');
+      const position = msg.position ?? 'end';
+      if (position !== 'next' && position !== 'end') return fail('"position" must be "next" or "end"');
+      command = { type: msg.type, query: query as string | undefined, songId: songId as string | undefined, language: language as string | undefined, position };
+      break;
+    }
+    case 'get_queue': {
+      const limit = msg.limit ?? QUEUE_LIST_DEFAULT;
+      if (!isIntIn(limit, 1, QUEUE_LIST_MAX)) return fail(`"limit" must be an integer from 1 to ${QUEUE_LIST_MAX}`);
+      command = { type: msg.type, limit };
+      break;
+    }
+    case 'remove_from_queue': {
+      const songId = printable('song_id');
+      if (songId instanceof Error) return fail(songId.message);
+      const index = msg.index ?? undefined;
+      if (index !== undefined && !isIntIn(index, 0, MAX_QUEUE_INDEX)) return fail(`"index" must be an integer from 0 to ${MAX_QUEUE_INDEX}`);
+      if ((index === undefined) === !songId) return fail('exactly one of "index" and "song_id" is required');
+      command = { type: msg.type, index, songId };
+      break;
+    }
+    case 'clear_queue':
+      command = { type: msg.type };
+      break;
+    case 'set_repeat': {
+      const mode = msg.mode;
+      if (mode !== 'off' && mode !== 'one' && mode !== 'all') return fail('"mode" must be "off", "one" or "all"');
+      command = { type: msg.type, mode };
+      break;
+    }
+    case 'seek_music':
+      if (!isIntIn(msg.position_ms, 0, MAX_SEEK_MS)) return fail(`"position_ms" must be an integer from 0 to ${MAX_SEEK_MS}`);
+      command = { type: msg.type, positionMs: msg.position_ms };
+      break;
+    case 'set_shuffle':
+    case 'set_ducking':
+      if (typeof msg.on !== 'boolean') return fail('"on" must be true or false');
+      command = { type: msg.type, on: msg.on };
+      break;
     default:
       return fail(`unknown command type "${msg.type.slice(0, MAX_TEXT)}"`, 'unknown_command');
   }
   return { ok: true, envelope: { command, ...ids } };
+}
+
+function isIntIn(v: unknown, min: number, max: number): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
 }
 
 function optionalText(v: unknown): string | undefined {

@@ -30,7 +30,7 @@ const FRAME_MS = 10;
 
 /**
  * Joins a room as an ordinary participant and reports what it hears from the bot: with --json one
- * line per 10 ms frame ({t, rms, hz}, and `tones` levels when asked) plus events (data messages, participants), else a level meter.
+ * line per 10 ms frame ({t, from, rms, hz}: `from` is the participant heard, and `tones` levels when asked) plus events (data messages, participants), else a level meter.
  */
 export async function runListen(o: ListenOptions): Promise<number> {
   const { config } = loadConfig({ file: o.configFile });
@@ -55,7 +55,7 @@ export async function runListen(o: ListenOptions): Promise<number> {
       for await (const frame of stream) {
         wav?.write(frame.data);
         const a = analyseFrame(frame.data, frame.sampleRate, frame.channels);
-        if (o.json) out({ rms: round(a.rms, 5), hz: round(a.hz, 1), ...(o.tones?.length ? { tones: tonesOf(frame.data, frame.sampleRate, frame.channels, o.tones) } : {}) });
+        if (o.json) out({ from: participant.identity, rms: round(a.rms, 5), hz: round(a.hz, 1), ...(o.tones?.length ? { tones: tonesOf(frame.data, frame.sampleRate, frame.channels, o.tones) } : {}) });
         else if (++meter % 10 === 0) process.stdout.write(`\r${meterBar(a.rms)} ${toDb(a.rms).toFixed(1).padStart(6)} dB ${a.hz.toFixed(0).padStart(5)} Hz `);
       }
     })();

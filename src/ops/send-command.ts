@@ -15,6 +15,8 @@ export interface SendOptions {
   configFile?: string;
 }
 
+export const ACTIONS = 'start, stop, skip, previous, pause, resume, volume N, play TITLE, enqueue TITLE, enqueue-next TITLE, queue, remove N|SONG_ID, clear-queue, repeat off|one|all, shuffle on|off, ducking on|off, seek MS, status';
+
 /** Short CLI actions → the JSON command the app would publish. */
 export function buildCommand(o: Pick<SendOptions, 'action' | 'arg' | 'language' | 'genre' | 'sessionId'>): Record<string, unknown> {
   const session = o.sessionId ? { session_id: o.sessionId } : {};
@@ -39,8 +41,31 @@ export function buildCommand(o: Pick<SendOptions, 'action' | 'arg' | 'language' 
     case 'play':
       if (!o.arg) throw new Error('play needs a song title');
       return { type: 'play_song', query: o.arg, ...(o.language ? { language: o.language } : {}), ...session };
+    case 'enqueue':
+    case 'enqueue-next':
+      if (!o.arg) throw new Error(`${o.action} needs a song title`);
+      return { type: 'enqueue_music', query: o.arg, position: o.action === 'enqueue' ? 'end' : 'next', ...(o.language ? { language: o.language } : {}), ...session };
+    case 'queue':
+      return { type: 'get_queue', ...session };
+    case 'remove':
+      if (!o.arg) throw new Error('remove needs an index (0: the next song) or a song id');
+      return { type: 'remove_from_queue', ...(/^\d+$/.test(o.arg) ? { index: Number(o.arg) } : { song_id: o.arg }), ...session };
+    case 'clear-queue':
+      return { type: 'clear_queue', ...session };
+    case 'repeat':
+      if (o.arg !== 'off' && o.arg !== 'one' && o.arg !== 'all') throw new Error('repeat needs off, one or all');
+      return { type: 'set_repeat', mode: o.arg, ...session };
+    case 'shuffle':
+      if (o.arg !== 'on' && o.arg !== 'off') throw new Error('shuffle needs on or off');
+      return { type: 'set_shuffle', on: o.arg === 'on', ...session };
+    case 'seek':
+      if (!o.arg || !/^\d+$/.test(o.arg)) throw new Error('seek needs a position in ms');
+      return { type: 'seek_music', position_ms: Number(o.arg), ...session };
+    case 'ducking':
+      if (o.arg !== 'on' && o.arg !== 'off') throw new Error('ducking needs on or off');
+      return { type: 'set_ducking', on: o.arg === 'on', ...session };
     default:
-      throw new Error(`unknown action "${o.action}" (start, stop, skip, previous, pause, resume, volume N, play TITLE, status)`);
+      throw new Error(`unknown action "${o.action}" (${ACTIONS})`);
   }
 }
 

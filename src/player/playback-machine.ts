@@ -1,5 +1,5 @@
 import type { Song, SongQuery } from '../catalog/song';
-import { Playlist } from './playlist';
+import { Playlist, type QueuePosition, type RepeatMode } from './playlist';
 
 /**
  * A room's playback state. `starting`: the room is being joined; `stopping`: the player is being
@@ -17,7 +17,12 @@ export type PlaybackCommand =
   | { type: 'previous' }
   | { type: 'pause' }
   | { type: 'resume' }
-  | { type: 'playSong'; song: Song };
+  | { type: 'playSong'; song: Song }
+  | { type: 'enqueue'; song: Song; position: QueuePosition }
+  | { type: 'dequeue'; index?: number; songId?: string }
+  | { type: 'clearQueue' }
+  | { type: 'setRepeat'; mode: RepeatMode }
+  | { type: 'setShuffle'; on: boolean };
 
 /**
  * What moves the music. Before the room's player exists it is the playlist itself; then it is the
@@ -33,7 +38,7 @@ export interface Deck {
 
 export interface Transition {
   ok: boolean;
-  code?: 'not_playing' | 'no_songs';
+  code?: 'not_playing' | 'no_songs' | 'queue_full' | 'no_match';
   message: string;
   /** The command did something (a refusal or "already ..." did not). */
   changed: boolean;
@@ -44,6 +49,8 @@ export interface Transition {
   state: PlaybackState;
   /** The song playing, or about to play, after the command. */
   song: Song | undefined;
+  /** The song a queue command added or removed. */
+  affected?: Song;
 }
 
 const ACTIVE: readonly PlaybackState[] = ['starting', 'playing', 'paused'];
@@ -113,7 +120,46 @@ export class PlaybackMachine {
         return this.pause();
       case 'resume':
         return this.resume();
+      case 'enqueue':
+        return this.editQueue((list) =>
+          list.enqueue(cmd.song, cmd.position)
+            ? { message: `Queued ${cmd.song.title} ${cmd.position === 'next' ? 'to play next' : 'at the end of the queue'}`, affected: cmd.song }
+            : { refused: 'queue_full', message: 'the queue is full' },
+        );
+      case 'dequeue':
+        return this.editQueue((list) => {
+          const removed = cmd.songId !== undefined ? list.removeSong(cmd.songId) : list.removeAt(cmd.index ?? -1);
+          return removed ? { message: `Removed ${removed.title} from the queue`, affected: removed } : { refused: 'no_match', message: 'no such song in the queue' };
+        });
+      case 'clearQueue':
+        return this.editQueue((list) => {
+          const n = list.clearQueue();
+          return { message: `Cleared ${n} queued song${n === 1 ? '' : 's'}`, changed: n > 0 };
+        });
+      case 'setRepeat':
+        return this.editQueue((list) => {
+          const changed = list.repeat !== cmd.mode;
+          list.setRepeat(cmd.mode);
+          return { message: `Repeat ${cmd.mode}`, changed };
+        });
+      case 'setShuffle':
+        return this.editQueue((list) => {
+          const changed = list.shuffle !== cmd.on;
+          list.setShuffle(cmd.on);
+          return { message: `Shuffle ${cmd.on ? 'on' : 'off'}`, changed };
+        });
     }
+  }
+
+  /**
+   * Queue, repeat and shuffle: change what plays next, never what plays now (the player picks the
+   * change up when the song ends), and do not resume a paused room.
+   */
+  private editQueue(edit: (list: Playlist) => { message: string; refused?: 'queue_full' | 'no_match'; changed?: boolean; affected?: Song }): Transition {
+    if (!this.active || !this.list) return this.refuse();
+    const r = edit(this.list);
+    if (r.refused) return this.refuse(r.message, r.refused);
+    return { ...this.result({ message: r.message, changed: r.changed ?? true }), affected: r.affected };
   }
 
   private start(query: SongQuery, pool: readonly Song[], note: string | undefined): Transition {

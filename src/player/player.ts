@@ -3,6 +3,7 @@ import type { Song } from '../catalog/song';
 import { crossfadeFrame, Fader } from '../audio/crossfade';
 import { FrameReader } from '../audio/frame-reader';
 import { asSongFailure, failureKind, SongFailure } from '../audio/failure';
+import type { Ducker } from '../audio/ducker';
 import { Gain } from '../audio/gain';
 import { retryDelayMs } from './backoff';
 import type { Playlist } from './playlist';
@@ -40,13 +41,17 @@ export interface PlayerOptions {
   outputRetryMs?: number;
   /** What to do while the song source is down. */
   outage?: OutageOptions;
-  /** Length of one frame, ms: `positionMs` counts the captured frames of the song in it. Default 0. */
-  frameMs?: number;
   /**
    * Resume (continuity): the first song, when it is this one, starts at `ms` (the decoder seeks);
    * `decoder`, when given, is that decode already opened (started while the room was joined).
    */
   startAt?: { songId: string; ms: number; decoder?: Decoder };
+  /** Lowers the music under speech, applied after the volume (its owner says when). */
+  ducker?: Ducker;
+  /** Linear gain for a song as it is read (loudness normalisation); absent: unity. */
+  songGain?: (song: Song) => number;
+  /** Sample rate, for the position; default 48000. */
+  sampleRate?: number;
 }
 
 /** Source outages: `maxFailuresInRow` source-kind failures in a row make the player degraded. */
@@ -129,8 +134,7 @@ export class Player extends EventEmitter<PlayerEvents> {
   private outputFailures = 0;
   private outputBroken: Error | undefined;
   private signalStop: () => void = () => undefined;
-  // Continuity: where the current song is, counted from the frames captured (not decoded).
-  private songFrames = 0;
+  /** Where the next song's decode starts, ms: a seek, or a resumed first song's saved position. */
   private songOffsetMs = 0;
   private startAt: PlayerOptions['startAt'];
   private readonly stopSignal = new Promise<void>((resolve) => (this.signalStop = resolve));
@@ -138,6 +142,11 @@ export class Player extends EventEmitter<PlayerEvents> {
   private songsStarted = 0;
   /** Set while degraded (the source looks down). */
   private outage: Outage | undefined;
+  /** Where in the current song its decode started (seek), ms, and the samples per channel sent since. */
+  private songStartMs = 0;
+  private songSamples = 0;
+  /** A seek asked for and not yet opened: the current song restarts there. */
+  private pendingSeekMs: number | undefined;
 
   constructor(
     readonly playlist: Playlist,
@@ -151,11 +160,6 @@ export class Player extends EventEmitter<PlayerEvents> {
     this.fader = new Fader(opts.fadeSamples ?? opts.frameSamples / this.channels, this.channels);
     this.crossfadeFrames = Math.max(0, opts.crossfadeFrames ?? 0);
     this.startAt = opts.startAt;
-  }
-
-  /** Position in the current song, ms: its start offset plus the frames of it captured so far. */
-  get positionMs(): number {
-    return this.songOffsetMs + this.songFrames * (this.opts.frameMs ?? 0);
   }
 
   get running(): boolean {
@@ -201,6 +205,22 @@ export class Player extends EventEmitter<PlayerEvents> {
   playNow(song: Song): void {
     this.playlist.playNext(song);
     this.skip();
+  }
+
+  /**
+   * Where the listener is in the current song, ms: the audio sent from it, less what still waits in
+   * the queue. After a seek, the new position as soon as it is asked for.
+   */
+  get positionMs(): number {
+    if (this.pendingSeekMs !== undefined) return this.pendingSeekMs;
+    const sent = (this.songSamples / (this.opts.sampleRate ?? 48000)) * 1000;
+    return Math.max(this.songStartMs, Math.round(this.songStartMs + sent - (this.sink.queuedMs ?? 0)));
+  }
+
+  /** Plays the current song from `ms` (a fade-out, then the song fades in there). */
+  seek(ms: number): void {
+    this.pendingSeekMs = Math.max(0, Math.round(ms));
+    this.interrupt();
   }
 
   /** Pauses after a fade-out; the queued audio plays out first. */
@@ -302,8 +322,11 @@ export class Player extends EventEmitter<PlayerEvents> {
       } else {
         failuresInRow = sourceFailuresInRow = 0;
       }
-      // Only advance when no command moved the playlist meanwhile.
-      if (generation === this.generation) this.playlist.advance();
+      // Only advance when no command moved the playlist meanwhile; a song that ended whole may repeat.
+      if (generation === this.generation) {
+        if (outcome.kind === 'ended') this.playlist.songEnded();
+        else this.playlist.advance();
+      }
     }
   }
 
@@ -349,9 +372,14 @@ export class Player extends EventEmitter<PlayerEvents> {
     if (interrupted()) return { kind: 'interrupted' };
 
     let decoder: Decoder;
+    const startMs = fallback ? undefined : this.pendingSeekMs;
+    this.pendingSeekMs = undefined;
     try {
-      decoder = fallback ? (this.opts.outage?.openFallback ?? this.openDecoder)(song) : this.takeDecoder(song);
-      this.songFrames = 0; // continuity: position restarts with every song
+      if (fallback) decoder = (this.opts.outage?.openFallback ?? this.openDecoder)(song);
+      else if (startMs !== undefined) {
+        decoder = this.openDecoder(song, startMs);
+        this.songOffsetMs = startMs;
+      } else decoder = this.takeDecoder(song); // sets songOffsetMs (a resumed first song starts there)
     } catch (err) {
       return { kind: 'failed', error: asError(err), handover };
     }
@@ -365,18 +393,25 @@ export class Player extends EventEmitter<PlayerEvents> {
     this.fader.fadeIn(); // after a skip the new song rises from the silence the old one faded to
 
     const reader = new FrameReader(decoder.output, this.opts.frameSamples, handover.carry);
+    // Each song at its own normalising gain, applied as it is read, so a crossfade tail keeps its song's.
+    const gain = fallback ? 1 : (this.opts.songGain?.(song) ?? 1);
+    const scaled = <T extends Int16Array | undefined>(f: T): T => (f && gain !== 1 ? (scaleInPlace(f, gain) as T) : f);
     let tail = handover.tail;
     const mixing = (): boolean => tail !== undefined && tail.frames.length > 0;
     /** A frame read but not yet played when a command came: the fade-out starts with it. */
     let held: Int16Array | undefined;
     const nextNow = (): Int16Array | undefined => {
-      const f = held ?? reader.nextNow() ?? (mixing() ? new Int16Array(this.opts.frameSamples) : undefined);
+      const f = held ?? scaled(reader.nextNow()) ?? (mixing() ? new Int16Array(this.opts.frameSamples) : undefined);
       held = undefined;
       return f && mixing() ? this.mixTail(tail!, f) : f;
     };
     let frames = 0;
+    if (!fallback) {
+      this.songStartMs = this.songOffsetMs;
+      this.songSamples = 0;
+    }
     const leftOver = (): Handover =>
-      frames === 0 && mixing() ? { tail } : this.crossfadeFrames > 0 ? { tail: makeTail(reader.rest(), this.opts.frameSamples / this.channels) } : { carry: reader.remainder() };
+      frames === 0 && mixing() ? { tail } : this.crossfadeFrames > 0 ? { tail: makeTail(reader.rest().map(scaled), this.opts.frameSamples / this.channels) } : { carry: reader.remainder() };
 
     try {
       for (;;) {
@@ -395,7 +430,7 @@ export class Player extends EventEmitter<PlayerEvents> {
           if (interrupted() || this.paused) continue;
           if (ending) break; // the rest of this song is the next song's crossfade tail
         }
-        held = held ?? (await this.whileWaiting(reader.next()));
+        held = held ?? scaled(await this.whileWaiting(reader.next()));
         if (interrupted() || this.paused) continue;
         let frame = held;
         held = undefined;
@@ -404,8 +439,11 @@ export class Player extends EventEmitter<PlayerEvents> {
           frame = new Int16Array(this.opts.frameSamples); // a song shorter than the crossfade: the tail fades out alone
         }
         await this.output(mixing() ? this.mixTail(tail!, frame) : frame);
-        this.songFrames++;
-        if (frames++ === 0 && !fallback) this.started(song);
+        if (!fallback) this.songSamples += frame.length / this.channels;
+        if (frames++ === 0 && !fallback) {
+          if (startMs === undefined) this.started(song);
+          else this.songsStarted++; // a seek: heard again, but not a new song
+        }
       }
       await decoder.finished;
       if (interrupted()) return { kind: 'interrupted' };
@@ -457,7 +495,8 @@ export class Player extends EventEmitter<PlayerEvents> {
   }
 
   private async output(frame: Int16Array): Promise<void> {
-    await this.captureFrame(this.gain.apply(this.fader.apply(frame)));
+    const out = this.gain.apply(this.fader.apply(frame));
+    await this.captureFrame(this.opts.ducker ? this.opts.ducker.apply(out) : out);
   }
 
   private async captureFrame(frame: Int16Array): Promise<void> {
@@ -546,6 +585,15 @@ export class Player extends EventEmitter<PlayerEvents> {
     await this.retired();
     this.loop = undefined;
   }
+}
+
+/** Multiplies int16 samples by `gain` in place, saturating instead of wrapping around. */
+function scaleInPlace(frame: Int16Array, gain: number): Int16Array {
+  for (let i = 0; i < frame.length; i++) {
+    const v = Math.round(frame[i]! * gain);
+    frame[i] = v > 32767 ? 32767 : v < -32768 ? -32768 : v;
+  }
+  return frame;
 }
 
 function makeTail(frames: Int16Array[], samplesPerChannelFrame: number): Tail | undefined {

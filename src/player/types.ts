@@ -24,5 +24,5 @@ export interface Decoder {
   kill(reason?: string): void;
 }
 
-/** Opens a decode of `song`, from `startMs` into it when given (resume). */
+/** Opens a decode of `song`, from `startMs` into it when given (resume, seek_music). */
 export type DecoderFactory = (song: Song, startMs?: number) => Decoder;

@@ -5,10 +5,12 @@ import type { CommandEnvelope } from './commands';
 import { RoomNotFoundError, RoomRefusedError, type RoomResolver } from './room-resolver';
 import type { Outcome, OutcomeCode, RoomSession } from './room-session';
 import type { ResumePoint } from './session-state';
-import { idleStatus, type DeviceStatus } from './status';
+import { idleStatus, type DeviceStatus, type QueueView } from './status';
 
 export interface CommandResult extends Outcome {
   status: DeviceStatus;
+  /** The answer of `get_queue`. */
+  queue?: QueueView;
 }
 
 export interface RegistryOptions {
@@ -231,6 +233,24 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
         return result(session ? session.setVolume(command.volume) : notPlaying());
       case 'play_song':
         return result(session ? session.playSong(command.query, command.language) : notPlaying());
+      case 'enqueue_music':
+        return result(session ? session.enqueue(command, command.position) : notPlaying());
+      case 'remove_from_queue':
+        return result(session ? session.removeFromQueue(command) : notPlaying());
+      case 'clear_queue':
+        return result(session ? session.clearQueue() : notPlaying());
+      case 'set_repeat':
+        return result(session ? session.setRepeat(command.mode) : notPlaying());
+      case 'set_shuffle':
+        return result(session ? session.setShuffle(command.on) : notPlaying());
+      case 'seek_music':
+        return result(session ? session.seek(command.positionMs) : notPlaying());
+      case 'set_ducking':
+        return result(session ? session.setDucking(command.on) : notPlaying());
+      case 'get_queue': {
+        const queue = session?.queue(command.limit);
+        return queue ? { ...result({ ok: true, message: `${queue.queued} queued` }), queue } : result(notPlaying());
+      }
       case 'get_status':
         return result({ ok: true, message: session ? `Music is ${session.status().state}` : 'Music streaming is not active' });
     }

@@ -30,6 +30,8 @@ export interface ResilientRoomEvents {
   reconnected: () => void;
   /** The room is over for this session (the sink is closed already); `error` is set when it ended badly. */
   ended: (reason: string, error?: string) => void;
+  /** Others in the room started (true) or stopped (false) speaking; false too when the link is lost. */
+  speaking: (active: boolean) => void;
 }
 
 /** The join was cancelled by the session's signal. */
@@ -146,6 +148,9 @@ export class ResilientRoom extends EventEmitter<ResilientRoomEvents> {
     this.link = link;
     link.on('disconnected', (reason, recoverable) => void this.onDisconnected(link, reason, recoverable));
     link.on('participantsChanged', (others) => this.watchEmpty(others));
+    link.on('speaking', (active) => {
+      if (!this.done && this.link === link) this.emit('speaking', active);
+    });
     link.on('reconnecting', () => {
       if (this.done || this.link !== link || this.resuming) return;
       this.resuming = true;
@@ -180,6 +185,7 @@ export class ResilientRoom extends EventEmitter<ResilientRoomEvents> {
     this.link = undefined;
     this.sink.detach();
     clearTimeout(this.emptyTimer);
+    if (!this.done) this.emit('speaking', false); // a fresh link starts with nobody speaking
     void this.dispose(link);
     if (this.done) return; // the session is ending: nothing to rejoin, nothing more to report
     if (!recoverable) {

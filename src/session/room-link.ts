@@ -15,6 +15,8 @@ export interface RoomLinkEvents {
   reconnected: () => void;
   /** Participants other than the bot joined or left. */
   participantsChanged: (others: number) => void;
+  /** Another participant started (true) or stopped (false) speaking (LiveKit's active speakers); sent only when asked for. */
+  speaking: (active: boolean) => void;
 }
 
 /** What a session needs of its room: a published music track and a data channel. */

@@ -1,18 +1,20 @@
 import { EventEmitter } from 'eventemitter3';
 import type { Catalog } from '../catalog/catalog';
 import type { Song, SongQuery } from '../catalog/song';
+import { Ducker, type DuckerOptions } from '../audio/ducker';
 import { failureFields } from '../audio/failure';
 import { errorFields, type Logger } from '../ops/logger';
 import { redactUrl } from '../ops/redact';
 import { startTimings } from '../ops/start-timings';
 import { PlaybackMachine, sameQuery, type PlaybackCommand, type PlaybackState, type Transition } from '../player/playback-machine';
 import { Player, type OutageOptions } from '../player/player';
+import type { QueuePosition, RepeatMode } from '../player/playlist';
 import type { Decoder, DecoderFactory } from '../player/types';
 import { settleWithin, TEARDOWN_BOUNDS, type TeardownBounds } from './bounded';
 import { IDENTITY_TAKEN, ResilientRoom } from './resilient-room';
 import type { RoomJoiner } from './room-link';
 import { RESUME_LIST_LIMIT, type ResumePoint } from './session-state';
-import { songInfo, type DeviceStatus, type SessionState, type SongFailure } from './status';
+import { songInfo, type DeviceStatus, type QueueView, type SessionState, type SongFailure } from './status';
 
 /** Data-channel topic the devices and the existing gateway listen on. */
 export const MUSIC_CONTROL_TOPIC = 'music_control';
@@ -42,14 +44,20 @@ export interface SessionDeps {
   outage?: OutageOptions;
   /** Continuity: the owning bridge instance, written in every status. */
   instance?: string;
-  /** Length of one frame, ms (the position counts captured frames). */
-  frameMs?: number;
   /** While playing, the status (with the position) is published again this often, ms; 0 = never. */
   positionIntervalMs?: number;
   /** The device's last status sequence number; this session's statuses continue after it. */
   seq?: number;
   /** Continuity: whether another instance of the fleet now owns the device (a DUPLICATE_IDENTITY is then a handover). */
   handedOver?: () => boolean;
+  /** Linear gain per song (loudness normalisation); absent: unity. */
+  songGain?: (song: Song) => number;
+  /** A song's measured length, when its catalog entry has none. */
+  durationOf?: (song: Song) => number | undefined;
+  /** Sample rate of the track, for positions; default 48000. */
+  sampleRate?: number;
+  /** Ducking under speech (audio.duck "speech"); absent: never ducked, set_ducking refused. */
+  duck?: DuckerOptions;
 }
 
 interface Countable {
@@ -130,9 +138,15 @@ export class RoomSession extends EventEmitter<SessionEvents> {
   private seq: number;
   private resuming = false;
   private positionTimer: NodeJS.Timeout | undefined;
+  /** Lowers the music while others speak; on for the device unless set_ducking turned it off. */
+  private readonly ducker: Ducker | undefined;
+  private duckingOn: boolean;
+  private othersSpeaking = false;
 
   constructor(private readonly deps: SessionDeps) {
     super();
+    this.ducker = deps.duck && new Ducker(deps.duck);
+    this.duckingOn = this.ducker !== undefined;
     this.machine = new PlaybackMachine(deps.rng);
     this.bounds = { ...TEARDOWN_BOUNDS, ...deps.bounds };
     this.seq = deps.seq ?? 0;
@@ -185,9 +199,12 @@ export class RoomSession extends EventEmitter<SessionEvents> {
       room: this.deps.room,
       // While the LiveKit connection is re-established, that is shown instead of the playback state.
       state: this.presence?.reconnecting && this.machine.active ? 'reconnecting' : this.player?.degradedCause && this.machine.state === 'playing' ? 'degraded' : sessionState(this.machine.state, this.resuming),
-      song: songInfo(this.song),
+      song: songInfo(this.song, this.song && this.deps.durationOf?.(this.song)),
       volume: this.player?.volume ?? 100,
-      queue_length: this.player?.playlist.queueLength ?? 0,
+      queue_length: this.machine.playlist?.queueLength ?? 0,
+      queued: this.machine.playlist?.queuedCount ?? 0,
+      repeat: this.machine.playlist?.repeat ?? 'off',
+      shuffle: this.machine.playlist?.shuffle ?? true,
       language: query.language ?? null,
       genre: query.genre ?? null,
       error: this.machine.error ?? this.player?.degradedCause ?? null,
@@ -199,6 +216,8 @@ export class RoomSession extends EventEmitter<SessionEvents> {
       history: list?.historyIds(RESUME_LIST_LIMIT) ?? [],
       instance: this.deps.instance ?? null,
       seq: this.seq,
+      ducking: this.duckingOn,
+      ducked: this.ducker?.ducked ?? false,
       updated_at: now,
     };
   }
@@ -247,6 +266,10 @@ export class RoomSession extends EventEmitter<SessionEvents> {
       this.emitStatus();
     });
     presence.on('ended', (reason, error) => this.requestEnd(reason, error));
+    presence.on('speaking', (active) => {
+      this.othersSpeaking = active;
+      this.applyDucking();
+    });
 
     const player = new Player(this.machine.playlist!, presence.sink, startTimings.marking(this.deps.room, 'decoder', this.deps.openDecoder), {
       frameSamples: this.deps.frameSamples,
@@ -255,9 +278,11 @@ export class RoomSession extends EventEmitter<SessionEvents> {
       crossfadeFrames: this.deps.crossfadeFrames,
       maxFailuresInRow: this.deps.maxFailuresInRow,
       outage: this.deps.outage,
-      frameMs: this.deps.frameMs,
       volume: resume?.volume,
       startAt: resume ? { songId: resume.song.id, ms: resume.positionMs, decoder: early } : undefined,
+      ducker: this.ducker,
+      songGain: this.deps.songGain,
+      sampleRate: this.deps.sampleRate,
     });
     this.player = player;
     player.on('songStarted', (song) => this.onSongStarted(song));
@@ -359,6 +384,92 @@ export class RoomSession extends EventEmitter<SessionEvents> {
     const found = this.deps.catalog().search(query, language)[0];
     if (!found) return { ok: false, code: 'no_match', message: `No song matches "${query}"` };
     return this.move({ type: 'playSong', song: found });
+  }
+
+  /** Plays the current song from `positionMs` (click-free: a fade-out, then a fade-in there); refused beyond the song. */
+  seek(positionMs: number): Outcome {
+    const player = this.player;
+    if (!this.machine.active || !player || !this.song) return notPlaying();
+    const duration = this.song.durationMs ?? this.deps.durationOf?.(this.song);
+    if (duration !== undefined && positionMs >= duration) return { ok: false, code: 'invalid_field', message: `"position_ms" is beyond the song (${duration} ms)` };
+    player.seek(positionMs);
+    const message = `Seeked to ${formatMs(positionMs)}`;
+    this.notify({ type: 'music_seeked', message, song_id: this.song.id, position_ms: positionMs });
+    this.emitStatus();
+    return { ok: true, message };
+  }
+
+  /** Turns ducking under speech on or off for this device's session. */
+  setDucking(on: boolean): Outcome {
+    if (!this.ducker) return { ok: false, code: 'invalid_field', message: 'ducking is off on this bridge (audio.duck)' };
+    if (!this.machine.active) return notPlaying();
+    const message = `Ducking under speech ${on ? 'on' : 'off'}`;
+    if (on !== this.duckingOn) {
+      this.duckingOn = on;
+      this.notify({ type: 'music_ducking_changed', on, message });
+      if (!this.applyDucking()) this.emitStatus();
+    }
+    return { ok: true, message };
+  }
+
+  /** The music goes down while others speak and ducking is on; the status says so when it changes (true). */
+  private applyDucking(): boolean {
+    if (!this.ducker) return false;
+    const down = this.duckingOn && this.othersSpeaking;
+    if (down === this.ducker.ducked) return false;
+    this.ducker.ducked = down;
+    this.deps.log.debug(down ? 'speech: music ducked' : 'speech over: music restored');
+    this.emitStatus();
+    return true;
+  }
+
+  /** Queues a song (by catalog id, or the best match for `query`) after the current one or at the end of the queue. */
+  enqueue(pick: { query?: string; songId?: string; language?: string }, position: QueuePosition): Outcome {
+    if (!this.machine.active) return notPlaying();
+    const catalog = this.deps.catalog();
+    const found = pick.songId !== undefined ? catalog.all().find((s) => s.id === pick.songId) : catalog.search(pick.query ?? '', pick.language)[0];
+    if (!found) return { ok: false, code: 'no_match', message: pick.songId !== undefined ? 'No song has that id' : `No song matches "${pick.query}"` };
+    return this.editQueue({ type: 'enqueue', song: found, position }, (t) => ({ type: 'music_queue_changed', action: 'enqueued', song_id: t.affected?.id, title: t.affected?.title, position }));
+  }
+
+  removeFromQueue(at: { index?: number; songId?: string }): Outcome {
+    return this.editQueue({ type: 'dequeue', index: at.index, songId: at.songId }, (t) => ({ type: 'music_queue_changed', action: 'removed', song_id: t.affected?.id, title: t.affected?.title }));
+  }
+
+  clearQueue(): Outcome {
+    return this.editQueue({ type: 'clearQueue' }, () => ({ type: 'music_queue_changed', action: 'cleared' }));
+  }
+
+  setRepeat(mode: RepeatMode): Outcome {
+    return this.editQueue({ type: 'setRepeat', mode }, () => ({ type: 'music_repeat_changed', mode }));
+  }
+
+  setShuffle(on: boolean): Outcome {
+    return this.editQueue({ type: 'setShuffle', on }, () => ({ type: 'music_shuffle_changed', on }));
+  }
+
+  /** The current song, the next `limit` and the last `limit` played; undefined when nothing plays. */
+  queue(limit: number): QueueView | undefined {
+    const list = this.machine.playlist;
+    if (!list || !this.machine.active) return undefined;
+    return {
+      current: songInfo(this.song ?? list.current()),
+      up_next: list.upNext(limit).map((e) => ({ id: e.song.id, title: e.song.title, queued: e.queued })),
+      history: list.recent(limit).map((s) => ({ id: s.id, title: s.title })),
+      queued: list.queuedCount,
+      repeat: list.repeat,
+      shuffle: list.shuffle,
+    };
+  }
+
+  /** A queue, repeat or shuffle change: tells the room (with the queue's new length) and publishes the status. */
+  private editQueue(cmd: PlaybackCommand, notice: (t: Transition) => Record<string, unknown>): Outcome {
+    const t = this.machine.dispatch(cmd);
+    if (t.ok && t.changed) {
+      this.notify({ ...notice(t), message: t.message, queued: this.machine.playlist?.queuedCount ?? 0 });
+      this.emitStatus();
+    }
+    return outcome(t);
   }
 
   /** Stops the music and leaves the room. A session already ending is awaited, not ended twice. */
@@ -470,6 +581,15 @@ export class RoomSession extends EventEmitter<SessionEvents> {
       this.deps.log.warn(msg, { type: message.type, ...fields }),
     );
   }
+}
+
+function formatMs(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}.${String(ms % 1000).padStart(3, '0')}`;
+}
+
+function notPlaying(): Outcome {
+  return { ok: false, code: 'not_playing', message: 'No music is currently playing' };
 }
 
 function outcome(t: Transition): Outcome {

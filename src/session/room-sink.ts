@@ -33,6 +33,11 @@ export class RoomSink implements AudioSink {
     o.signal.addEventListener('abort', () => this.release(), { once: true });
   }
 
+  /** Audio queued in the track and not yet played, ms (undefined while detached). */
+  get queuedMs(): number | undefined {
+    return this.track?.queuedMs;
+  }
+
   attach(track: AudioSink): void {
     if (this.closed) return;
     this.track = track;

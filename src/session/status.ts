@@ -29,8 +29,12 @@ export interface DeviceStatus {
   state: SessionState;
   song: SongInfo | null;
   volume: number;
-  /** Songs queued after the current one. */
+  /** Songs queued after the current one (enqueued plus the continuous playlist's bag). */
   queue_length: number;
+  /** Songs users enqueued (`enqueue_music`) still to play. */
+  queued: number;
+  repeat: 'off' | 'one' | 'all';
+  shuffle: boolean;
   language: string | null;
   genre: string | null;
   error: string | null;
@@ -51,12 +55,17 @@ export interface DeviceStatus {
   instance: string | null;
   /** Grows with every status of the device published by its owner (a newer status has a larger one). */
   seq: number;
+  /** The music goes down while others in the room speak (audio.duck, set_ducking). */
+  ducking: boolean;
+  /** The music is down now because someone speaks. */
+  ducked: boolean;
   updated_at: string;
 }
 
-export function songInfo(song: Song | undefined): SongInfo | null {
+/** What the status shows of a song; `measuredMs`: its length when the catalog has none. */
+export function songInfo(song: Song | undefined, measuredMs?: number): SongInfo | null {
   if (!song) return null;
-  return { id: song.id, title: song.title, language: song.language, genre: song.genres[0] ?? null, duration_ms: song.durationMs ?? null };
+  return { id: song.id, title: song.title, language: song.language, genre: song.genres[0] ?? null, duration_ms: song.durationMs ?? measuredMs ?? null };
 }
 
 export function idleStatus(device: string, error: string | null = null, reason: string | null = null, seq = 0): DeviceStatus {
@@ -67,6 +76,9 @@ export function idleStatus(device: string, error: string | null = null, reason: 
     song: null,
     volume: 100,
     queue_length: 0,
+    queued: 0,
+    repeat: 'off',
+    shuffle: true,
     language: null,
     genre: null,
     error,
@@ -78,6 +90,27 @@ export function idleStatus(device: string, error: string | null = null, reason: 
     history: [],
     instance: null,
     seq,
+    ducking: false,
+    ducked: false,
     updated_at: new Date().toISOString(),
   };
+}
+
+/** A song of `get_queue`; `queued`: a user enqueued it (else it comes from the continuous playlist). */
+export interface QueueSong {
+  id: string;
+  title: string;
+  queued: boolean;
+}
+
+/** The `queue` of a `get_queue` reply. */
+export interface QueueView {
+  current: SongInfo | null;
+  /** In play order: index 0 plays next (the `index` of remove_from_queue). */
+  up_next: QueueSong[];
+  /** The most recently played first. */
+  history: { id: string; title: string }[];
+  queued: number;
+  repeat: 'off' | 'one' | 'all';
+  shuffle: boolean;
 }

@@ -2,7 +2,9 @@ import installer from '@ffmpeg-installer/ffmpeg';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateToneCatalog, type ToneSpec } from '../../src/catalog/tone-catalog';
+import { Daemon, type DaemonConfig } from '../support/daemon';
 import { type Heard, Listener } from '../support/listener';
+import { AppClient } from '../support/mqtt-client';
 import { LIVEKIT_KEY, LIVEKIT_SECRET, stackInfo } from '../support/stack';
 
 /** Helpers shared by the audio-*.test.ts integration tests. */
@@ -140,4 +142,18 @@ export function transitions(frames: ToneFrame[], a: number, b: number, opts: { o
     last = { hz, index: i };
   });
   return result;
+}
+
+/**
+ * A daemon playing `catalog` (with `audio` settings), an app client and a listener with `tones` in
+ * `room`; each is stopped by `cleanup` (run in reverse).
+ */
+export async function daemonAndListener(o: { catalog: string; audio?: DaemonConfig[string]; room: string; tones: number[]; cleanup: Array<() => Promise<unknown>> }): Promise<{ daemon: Daemon; app: AppClient; listener: Listener }> {
+  const daemon = await Daemon.start({ catalog: { location: o.catalog }, ...(o.audio ? { audio: o.audio } : {}) });
+  o.cleanup.push(() => daemon.stop());
+  const app = await AppClient.connect(daemon.baseTopic);
+  o.cleanup.push(() => app.close());
+  const listener = await joinWithTones(o.room, o.tones);
+  o.cleanup.push(() => listener.stop());
+  return { daemon, app, listener };
 }

@@ -117,7 +117,12 @@ describe('web console in a real browser (real stack)', () => {
     await page.locator('#search-form button[type="submit"]').click();
     const hit = page.locator('#results li', { hasText: 'Pop Two' });
     await hit.waitFor({ timeout: 10000 });
-    expect(await hit.locator('button[data-action="enqueue"]').isDisabled()).toBe(true);
+    // "Enqueue" queues it (enqueue_music by song id through the same path); "play" plays it now.
+    const beforeEnqueue = app.messages.items.length;
+    await hit.locator('button[data-action="enqueue"]').click();
+    await app.status(device, (s) => s.queued === 1, 'the song queued from the console', beforeEnqueue);
+    await row.locator('button[data-action="repeat"]').click();
+    await row.locator('button[data-action="repeat"]', { hasText: 'Repeat: one' }).waitFor({ timeout: 10000 });
     const beforePlay = listener.mark;
     await hit.locator('button[data-action="play"]').click();
     await listener.hearTone([660], 'the song played from the catalog search', beforePlay);

@@ -30,6 +30,9 @@ export class Daemon extends JsonProcess<LogLine> {
       // runs the daemon with member and pattern.
       livekit: { url: stack.livekitUrl, apiKey: LIVEKIT_KEY, apiSecret: LIVEKIT_SECRET, roomPolicy: 'any' },
       catalog: { location: stack.catalog },
+      // The test songs are heard at the level they were made at (the tests' thresholds assume it);
+      // test/integration/loudness.test.ts runs with normalisation on.
+      audio: { loudnessTarget: 'off' },
       log: { level: 'debug' },
     };
     for (const [section, values] of Object.entries(overrides)) config[section] = { ...config[section], ...values };

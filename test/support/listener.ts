@@ -4,6 +4,8 @@ import { LIVEKIT_KEY, LIVEKIT_SECRET, stackInfo } from './stack';
 /** One line of `music-bridge listen --json`: a 10 ms frame, or an event. */
 export interface Heard {
   t: number;
+  /** The participant whose track a frame came from. */
+  from?: string;
   rms?: number;
   hz?: number;
   event?: string;

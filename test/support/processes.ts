@@ -13,8 +13,9 @@ export class JsonProcess<T extends object> {
   readonly exited: Promise<number | null>;
   private stderr = '';
 
-  constructor(args: string[], env: NodeJS.ProcessEnv) {
-    this.proc = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  /** Runs `dist/cli.js args` (or another `script`); `stdin` 'pipe' lets a test drive it. */
+  constructor(args: string[], env: NodeJS.ProcessEnv, opts: { script?: string; stdin?: 'ignore' | 'pipe' } = {}) {
+    this.proc = spawn(process.execPath, [opts.script ?? CLI, ...args], { env: { ...process.env, ...env }, stdio: [opts.stdin ?? 'ignore', 'pipe', 'pipe'] });
     createInterface({ input: this.proc.stdout! }).on('line', (line) => {
       try {
         this.lines.push(JSON.parse(line) as T);

@@ -26,11 +26,14 @@ export class FakeTrack {
   auto = false;
   readonly pending: Array<Deferred<void>> = [];
   captured = 0;
+  /** A copy of the last frame captured. */
+  lastFrame: Int16Array | undefined;
   unpublished = false;
   /** unpublish() never settles (a stalled server). */
   hangUnpublish = false;
-  capture(): Promise<void> {
+  capture(samples?: Int16Array): Promise<void> {
     this.captured++;
+    this.lastFrame = samples && Int16Array.from(samples);
     if (this.auto) return Promise.resolve();
     const d = deferred();
     this.pending.push(d);

@@ -1,5 +1,5 @@
-import { DisconnectReason, RoomEvent } from '@livekit/rtc-node';
-import { abandonedJoins, BotConnection, type JoinOptions } from '../../src/livekit/bot-connection';
+import { DisconnectReason, RoomEvent, TrackKind } from '@livekit/rtc-node';
+import { abandonedJoins, BotConnection, MAX_SPEECH_TRACKS, type JoinOptions, type LevelStream, type RemotePublication } from '../../src/livekit/bot-connection';
 import { TimeLimitError } from '../../src/livekit/time-limit';
 import { deferred, FakeRoom, flush } from './rtc-fakes';
 
@@ -32,7 +32,7 @@ describe('BotConnection', () => {
   test('a join that connects in time gives a connection on the room', async () => {
     const room = new FakeRoom();
     room.connecting.resolve();
-    room.remoteParticipants.set('phone', {});
+    room.remoteParticipants.set('phone', { trackPublications: new Map() });
     const bot = await BotConnection.join(options(room), new AbortController().signal);
     expect(bot.participant).toBe(room.participant);
     expect(bot.otherParticipants).toBe(1);
@@ -201,7 +201,7 @@ describe('BotConnection', () => {
     bot.on('disconnected', (reason) => seen.push(`disconnected:${reason}`));
     room.emit(RoomEvent.Reconnecting);
     room.emit(RoomEvent.Reconnected);
-    room.remoteParticipants.set('phone', {});
+    room.remoteParticipants.set('phone', { trackPublications: new Map() });
     room.emit(RoomEvent.ParticipantConnected);
     await bot.leave();
     room.emit(RoomEvent.Reconnecting);
@@ -224,5 +224,106 @@ describe('BotConnection', () => {
     room.disconnectGate.resolve();
     await flush();
     expect(room.emitted).toEqual([]);
+  });
+
+  describe('speakers (for ducking)', () => {
+    const settle = async (rounds: number) => {
+      for (let i = 0; i < rounds; i++) await flush();
+    };
+    const audio = () => ({ kind: TrackKind.KIND_AUDIO, setSubscribed: jest.fn() });
+    const claims = (connect: jest.SpyInstance) => JSON.parse(Buffer.from(String(connect.mock.calls[0][1]).split('.')[1]!, 'base64url').toString()) as { video: { canSubscribe?: boolean } };
+
+    /** A decoded track the test feeds frame by frame. */
+    class FakeLevels implements LevelStream {
+      private readonly frames: Array<{ data: Int16Array }> = [];
+      private wake: (() => void) | undefined;
+      cancelled = false;
+      push(level: number, n = 1): void {
+        for (let i = 0; i < n; i++) this.frames.push({ data: new Int16Array(160).fill(level) });
+        this.wake?.();
+      }
+      async cancel(): Promise<void> {
+        this.cancelled = true;
+        this.wake?.();
+      }
+      async *[Symbol.asyncIterator]() {
+        while (!this.cancelled) {
+          const f = this.frames.shift();
+          if (f) yield f;
+          else await new Promise<void>((r) => (this.wake = r));
+        }
+      }
+    }
+
+    test('subscribes to the others\' audio (present and later), hears when one of them speaks, stops on unsubscribe and leave', async () => {
+      const room = new FakeRoom();
+      room.connecting.resolve();
+      const present = audio();
+      const video = { kind: TrackKind.KIND_VIDEO, setSubscribed: jest.fn() };
+      room.remoteParticipants.set('phone', { trackPublications: new Map<string, RemotePublication>([['a', present], ['v', video]]) });
+      const connect = jest.spyOn(room, 'connect');
+      const streams: FakeLevels[] = [];
+      const bot = await BotConnection.join(options(room, { speakers: true, openLevelStream: () => streams[streams.push(new FakeLevels()) - 1]! }), new AbortController().signal);
+      expect(claims(connect).video.canSubscribe).toBe(true);
+      expect(present.setSubscribed).toHaveBeenCalledWith(true);
+      expect(video.setSubscribed).not.toHaveBeenCalled();
+      const later = audio();
+      room.emit(RoomEvent.TrackPublished, later);
+      expect(later.setSubscribed).toHaveBeenCalledWith(true);
+
+      const heard: boolean[] = [];
+      bot.on('speaking', (on) => heard.push(on));
+      room.emit(RoomEvent.TrackSubscribed, { kind: TrackKind.KIND_AUDIO }, { sid: 'TR_phone' });
+      room.emit(RoomEvent.TrackSubscribed, { kind: TrackKind.KIND_AUDIO }, { sid: 'TR_agent' });
+      room.emit(RoomEvent.TrackSubscribed, { kind: TrackKind.KIND_AUDIO }, { sid: 'TR_phone' }); // twice: one stream
+      expect(streams).toHaveLength(2);
+      const [phone, agent] = streams as [FakeLevels, FakeLevels];
+      phone.push(30, 20); // -61 dBFS: a quiet room
+      await settle(30);
+      expect(heard).toEqual([]);
+      phone.push(3000, 2); // -21 dBFS: a voice
+      await settle(10);
+      expect(heard).toEqual([true]);
+      agent.push(3000, 5); // both speak: still one "speaking"
+      phone.push(0, 60);
+      await settle(80);
+      expect(heard).toEqual([true]);
+      agent.push(0, 60); // 600 ms of quiet: over
+      await settle(80);
+      expect(heard).toEqual([true, false]);
+
+      agent.push(3000, 2);
+      await settle(10);
+      expect(heard).toEqual([true, false, true]);
+      room.emit(RoomEvent.TrackUnsubscribed, {}, { sid: 'TR_agent' });
+      expect(agent.cancelled).toBe(true);
+      expect(heard).toEqual([true, false, true, false]);
+      await bot.leave();
+      expect(phone.cancelled).toBe(true);
+    });
+
+    test('follows at most MAX_SPEECH_TRACKS tracks', async () => {
+      const room = new FakeRoom();
+      room.connecting.resolve();
+      let opened = 0;
+      await BotConnection.join(options(room, { speakers: true, openLevelStream: () => (opened++, new FakeLevels()) }), new AbortController().signal);
+      for (let i = 0; i < MAX_SPEECH_TRACKS + 3; i++) room.emit(RoomEvent.TrackSubscribed, { kind: TrackKind.KIND_AUDIO }, { sid: `TR_${i}` });
+      expect(opened).toBe(MAX_SPEECH_TRACKS);
+    });
+
+    test('without `speakers` the bot may not subscribe and subscribes to nothing', async () => {
+      const room = new FakeRoom();
+      room.connecting.resolve();
+      const present = audio();
+      room.remoteParticipants.set('phone', { trackPublications: new Map<string, RemotePublication>([['a', present]]) });
+      const connect = jest.spyOn(room, 'connect');
+      const open = jest.fn();
+      await BotConnection.join(options(room, { openLevelStream: open }), new AbortController().signal);
+      expect(claims(connect).video.canSubscribe).toBe(false);
+      room.emit(RoomEvent.TrackPublished, audio());
+      room.emit(RoomEvent.TrackSubscribed, { kind: TrackKind.KIND_AUDIO }, { sid: 'TR_x' });
+      expect(present.setSubscribed).not.toHaveBeenCalled();
+      expect(open).not.toHaveBeenCalled();
+    });
   });
 });

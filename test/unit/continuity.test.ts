@@ -56,7 +56,6 @@ function setup(extra: Partial<SessionDeps> = {}, keepOnShutdown = true, takenOve
           room,
           seq,
           instance: 'host-a',
-          frameMs: 10,
           openDecoder: (song: Song, startMs?: number) => {
             opened.push({ id: song.id, startMs });
             return new FakeDecoder(FRAME_SAMPLES);

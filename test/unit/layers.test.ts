@@ -11,7 +11,7 @@ const ALLOWED: Record<string, string[]> = {
   mqtt: ['session', 'catalog', 'ops', 'config'],
   session: ['player', 'audio', 'catalog', 'ops', 'config'],
   player: ['audio', 'catalog', 'ops'],
-  audio: ['ops', 'config'],
+  audio: ['catalog', 'ops', 'config'],
   catalog: ['ops', 'config'],
   livekit: ['audio', 'ops', 'config'],
   config: ['ops'],

@@ -68,6 +68,21 @@ describe('parseManifest', () => {
     ]);
   });
 
+  test('loudness_lufs is read when it is a sane number; anything else refuses the entry', () => {
+    const { songs, problems } = parseManifest(
+      {
+        songs: [
+          { title: 'Measured', language: 'English', file: 'm.mp3', loudness_lufs: -14.2 },
+          ...['-14', null, 5, -71, 1e309, { lufs: -14 }].map((loudness_lufs, i) => ({ title: `Bad ${i}`, language: 'English', file: 'x.mp3', loudness_lufs })),
+        ],
+      },
+      '/c/catalog.json',
+    );
+    expect(songs).toEqual([expect.objectContaining({ title: 'Measured', loudnessLufs: -14.2 })]);
+    expect(problems).toHaveLength(6);
+    for (const p of problems) expect(p).toMatch(/"loudness_lufs" must be a number from -70 to 0/);
+  });
+
   test('a document that is not a manifest throws', () => {
     for (const doc of [null, 'songs', 42, []]) expect(() => parseManifest(doc, '/c.json')).toThrow(/"songs" array/);
     expect(() => parseManifest({ songs: {} }, '/c.json')).toThrow(/"songs" array/);

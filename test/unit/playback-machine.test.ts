@@ -282,4 +282,55 @@ describe('PlaybackMachine: what the commands do to the music', () => {
       for (let i = 1; i < order.length; i++) expect(order[i]).not.toBe(order[i - 1]);
     }
   });
+
+  describe('queue, repeat and shuffle commands', () => {
+    const EDITS: PlaybackCommand[] = [
+      { type: 'enqueue', song: SPECIAL, position: 'end' },
+      { type: 'dequeue', index: 0 },
+      { type: 'clearQueue' },
+      { type: 'setRepeat', mode: 'one' },
+      { type: 'setShuffle', on: false },
+    ];
+
+    test.each(['idle', 'stopping', 'error'] as PlaybackState[])('refused while %s (no playlist to edit)', (state) => {
+      const { m } = machineIn(state);
+      for (const cmd of EDITS) expect(m.dispatch(cmd)).toMatchObject({ ok: false, code: 'not_playing', changed: false, state });
+    });
+
+    test.each(['starting', 'playing', 'paused'] as PlaybackState[])('while %s: edits what plays next, never what plays now, never resumes', (state) => {
+      const { m, deck } = machineIn(state);
+      const now = m.playlist!.current();
+      const t = m.dispatch({ type: 'enqueue', song: SPECIAL, position: 'next' });
+      expect(t).toMatchObject({ ok: true, changed: true, resumed: false, state, affected: SPECIAL, message: 'Queued Song special to play next' });
+      expect(t.song).toBe(now);
+      expect(m.playlist!.peekNext()).toBe(SPECIAL);
+      expect(m.dispatch({ type: 'dequeue', songId: 'special' })).toMatchObject({ ok: true, affected: SPECIAL, state });
+      expect(m.dispatch({ type: 'dequeue', songId: 'special' })).toMatchObject({ ok: false, code: 'no_match', state });
+      expect(m.dispatch({ type: 'dequeue', index: 999 })).toMatchObject({ ok: false, code: 'no_match' });
+      expect(m.dispatch({ type: 'setRepeat', mode: 'one' })).toMatchObject({ ok: true, changed: true, message: 'Repeat one' });
+      expect(m.dispatch({ type: 'setRepeat', mode: 'one' })).toMatchObject({ ok: true, changed: false });
+      expect(m.dispatch({ type: 'setShuffle', on: false })).toMatchObject({ ok: true, changed: true, message: 'Shuffle off' });
+      expect(m.playlist!.current()).toBe(now);
+      expect(deck?.calls ?? []).toEqual([]);
+    });
+
+    test('a full queue is refused with queue_full; clear_queue says how many it dropped', () => {
+      const { m } = machineIn('playing');
+      let n = 0;
+      while (m.dispatch({ type: 'enqueue', song: song(`q${n}`), position: 'end' }).ok) n++;
+      expect(n).toBe(50);
+      expect(m.dispatch({ type: 'enqueue', song: SPECIAL, position: 'next' })).toMatchObject({ ok: false, code: 'queue_full' });
+      expect(m.dispatch({ type: 'clearQueue' })).toMatchObject({ ok: true, changed: true, message: 'Cleared 50 queued songs' });
+      expect(m.dispatch({ type: 'clearQueue' })).toMatchObject({ ok: true, changed: false, message: 'Cleared 0 queued songs' });
+    });
+
+    test('repeat and the queue survive a switch of genre (the playlist object stays)', () => {
+      const { m } = machineIn('playing');
+      m.dispatch({ type: 'setRepeat', mode: 'all' });
+      m.dispatch({ type: 'enqueue', song: SPECIAL, position: 'end' });
+      m.dispatch({ type: 'start', query: { language: 'English', genre: 'rock' }, pool: ROCK });
+      expect(m.playlist!.repeat).toBe('all');
+      expect(m.playlist!.current()).toBe(SPECIAL); // the switch skipped to the next song: the queued one
+    });
+  });
 });

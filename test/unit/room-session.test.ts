@@ -176,4 +176,107 @@ describe('RoomSession', () => {
       jest.useRealTimers();
     }
   });
+
+  describe('ducking under speech', () => {
+    const DUCK = { depthDb: -12, sampleRate: 48000, channels: 1, attackMs: 40, releaseMs: 400 };
+
+    async function playingWithDuck(duck = true) {
+      const joiner = new FakeJoiner();
+      const session = makeSession(joiner.join, duck ? { duck: DUCK } : {});
+      const started = session.start({});
+      await flush();
+      const link = joiner.pending[0].succeed();
+      expect((await started).ok).toBe(true);
+      await flush();
+      return { session, link };
+    }
+
+    /** Stops with every capture answered at once (the fade-out goes out). */
+    async function stopped(session: RoomSession, link: FakeLink): Promise<void> {
+      link.track.auto = true;
+      while (link.track.settleOne()) await flush();
+      await session.stop();
+    }
+
+    test('others speaking duck the music (status ducked); set_ducking off restores it and keeps it up', async () => {
+      const { session, link } = await playingWithDuck();
+      const statuses: Array<{ ducking: boolean; ducked: boolean }> = [];
+      session.on('status', (s) => statuses.push({ ducking: s.ducking, ducked: s.ducked }));
+      expect(session.status()).toMatchObject({ ducking: true, ducked: false });
+      link.emit('speaking', true);
+      expect(session.status().ducked).toBe(true);
+      link.emit('speaking', false);
+      expect(session.status().ducked).toBe(false);
+      link.emit('speaking', true);
+      expect(session.setDucking(false)).toEqual({ ok: true, message: 'Ducking under speech off' });
+      expect(session.status()).toMatchObject({ ducking: false, ducked: false });
+      link.emit('speaking', false);
+      link.emit('speaking', true);
+      expect(session.status().ducked).toBe(false);
+      expect(session.setDucking(true)).toMatchObject({ ok: true });
+      expect(session.status().ducked).toBe(true); // someone is still speaking
+      expect(statuses).toEqual([
+        { ducking: true, ducked: true },
+        { ducking: true, ducked: false },
+        { ducking: true, ducked: true },
+        { ducking: false, ducked: false },
+        { ducking: true, ducked: true },
+      ]);
+      expect(link.sent.filter((t) => t === 'music_ducking_changed')).toHaveLength(2);
+      await stopped(session, link);
+    });
+
+    test('the captured frames go down by the ducking depth', async () => {
+      const { session, link } = await playingWithDuck();
+      const level = () => Math.max(...[...link.track.lastFrame!].map(Math.abs));
+      for (let i = 0; i < 5; i++) {
+        link.track.settleOne();
+        await flush();
+      }
+      const before = level();
+      link.emit('speaking', true);
+      for (let i = 0; i < 10; i++) {
+        link.track.settleOne();
+        await flush();
+      }
+      expect(20 * Math.log10(level() / before)).toBeCloseTo(-12, 0);
+      await stopped(session, link);
+    });
+
+    test('with audio.duck off, set_ducking is refused and speech changes nothing', async () => {
+      const { session, link } = await playingWithDuck(false);
+      expect(session.setDucking(true)).toMatchObject({ ok: false, code: 'invalid_field' });
+      link.emit('speaking', true);
+      expect(session.status()).toMatchObject({ ducking: false, ducked: false });
+      await stopped(session, link);
+    });
+  });
+
+  test('seek reopens the current song from the position (no new song announced); the status carries it', async () => {
+    const joiner = new FakeJoiner();
+    const opened: Array<[string, number | undefined]> = [];
+    const session = makeSession(joiner.join, {
+      openDecoder: (song, startMs) => {
+        opened.push([song.id, startMs]);
+        return new FakeDecoder(480);
+      },
+    });
+    expect(session.seek(1000)).toMatchObject({ ok: false, code: 'not_playing' });
+    const started = session.start({});
+    await flush();
+    const link = joiner.pending[0]!.succeed();
+    await started;
+    link.track.auto = true;
+    await flush(20);
+    const song = session.status().song!.id;
+    expect(session.status().position_ms).toEqual(expect.any(Number));
+    expect(session.seek(5000)).toEqual({ ok: true, message: 'Seeked to 0:05.000' });
+    expect(session.status()).toMatchObject({ position_ms: 5000, song: { id: song } });
+    await flush(20);
+    expect(opened).toContainEqual([song, 5000]);
+    expect(link.sent.filter((t) => t === 'music_playback_started')).toHaveLength(1);
+    expect(link.sent).toContain('music_seeked');
+    expect(session.status().position_ms).toBeGreaterThanOrEqual(5000);
+    await session.stop();
+  });
 });

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { type AudioFrame, DisconnectReason, RoomEvent } from '@livekit/rtc-node';
-import type { BotParticipant, RtcRoom } from '../../src/livekit/bot-connection';
+import type { BotParticipant, RemotePublication, RtcRoom } from '../../src/livekit/bot-connection';
 import type { AudioOutputFactory, AudioSourceLike, AudioTrackLike } from '../../src/livekit/music-track';
 import { deferred, type Deferred } from '../support/deferred';
 export { deferred, type Deferred } from '../support/deferred';
@@ -17,6 +17,7 @@ interface Publication {
 }
 
 export class FakeParticipant implements BotParticipant {
+  readonly identity = 'music-bridge';
   readonly trackPublications = new Map<string, Publication>();
   /** Each publishTrack call takes the next outcome; none left = publish at once with a new SID. */
   readonly publishOutcomes: Array<Deferred<{ sid?: string }>> = [];
@@ -63,7 +64,7 @@ export class FakeRoom extends EventEmitter implements RtcRoom {
   /** Set to make `disconnect` hang (or answer later). */
   disconnectGate: Deferred<void> | undefined;
   localParticipant: FakeParticipant | undefined;
-  readonly remoteParticipants = new Map<string, unknown>();
+  readonly remoteParticipants = new Map<string, { trackPublications: Map<string, RemotePublication> }>();
   private handle = false;
   /** Disconnects that reached the server (after a handle existed). */
   disconnects = 0;

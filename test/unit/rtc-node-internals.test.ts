@@ -1,13 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { AudioSource, DisconnectReason, dispose, Room } from '@livekit/rtc-node';
+import { AudioSource, DisconnectReason, dispose, LocalAudioTrack, Room } from '@livekit/rtc-node';
 import { FINAL_REASONS } from '../../src/livekit/bot-connection';
 import { onlyRoomEventsFor } from '../../src/livekit/room-events';
+import { openSpeechStream, routedSpeechStreams } from '../../src/livekit/speech-streams';
 
 /**
  * The daemon reaches into rtc-node's internals (src/livekit/sdk-logs.ts re-initialises its FFI,
- * src/livekit/room-events.ts wraps a Room's private listener, src/ops/rtc-log-level.ts relies on
+ * src/livekit/room-events.ts wraps a Room's private listener, src/livekit/speech-streams.ts moves an
+ * AudioStream's listener, src/ops/rtc-log-level.ts relies on
  * when it reads NODE_ENV). Those are not API: this test names what changed when an upgrade moves
  * them, so the upgrade is a decision (see docs/operations.md, "Upgrading rtc-node").
  */
@@ -86,5 +88,14 @@ describe('rtc-node internals the daemon relies on', () => {
   test('every disconnect reason the bot treats as final still exists', () => {
     const missing = [...FINAL_REASONS].filter((name) => !(name in DisconnectReason));
     expectInternal(missing.length === 0, `DisconnectReason lost ${missing.join(', ')} (src/livekit/bot-connection.ts)`);
+  });
+
+  test('an AudioStream keeps its source on its track (speech-streams routes that source\'s FFI events itself)', async () => {
+    const track = LocalAudioTrack.createAudioTrack('speech-internals', new AudioSource(16000, 1));
+    const before = routedSpeechStreams();
+    const stream = openSpeechStream(track);
+    expectInternal(routedSpeechStreams() === before + 1, 'an AudioStream no longer leaves a WeakRef to its source (with onEvent and ffiHandle) in its track\'s audioStreams: src/livekit/speech-streams.ts falls back to one FFI listener per stream');
+    await stream.cancel();
+    expect(routedSpeechStreams()).toBe(before);
   });
 });

@@ -42,6 +42,8 @@ async function command(device, cmd) {
 
 // ---- sessions table -------------------------------------------------------------------------
 
+const NEXT_REPEAT = { off: 'one', one: 'all', all: 'off' };
+
 function controls(device) {
   const btn = (action, label, cmd) => el('button', { type: 'button', dataset: { action }, textContent: label, onclick: () => command(device, cmd()) });
   const volume = el('input', { type: 'range', min: 0, max: 100, step: 1, dataset: { action: 'volume' }, title: 'volume' });
@@ -53,6 +55,7 @@ function controls(device) {
     pause,
     btn('skip', 'Skip', () => ({ type: 'skip_music' })),
     btn('stop', 'Stop', () => ({ type: 'stop_continuous_music' })),
+    btn('repeat', 'Repeat: off', () => ({ type: 'set_repeat', mode: NEXT_REPEAT[sessions.get(device)?.status.repeat ?? 'off'] ?? 'off' })),
     volume,
     el('button', { type: 'button', dataset: { action: 'listen' }, textContent: 'Listen', onclick: () => listen(device) }),
   ];
@@ -82,6 +85,8 @@ function render(status) {
   const slider = $('input[data-action=volume]', row);
   if (document.activeElement !== slider) slider.value = String(status.volume);
   $('.queue', row).textContent = String(status.queue_length);
+  $('.queue', row).title = `${status.queued ?? 0} queued by users`;
+  $('button[data-action=repeat]', row).textContent = `Repeat: ${status.repeat ?? 'off'}`;
   $('.failure', row).textContent = status.last_failure ? `${status.last_failure.title}: ${status.last_failure.error}` : '—';
   $('button[data-action=pause]', row).textContent = status.state === 'paused' ? 'Resume' : 'Pause';
   for (const b of row.querySelectorAll('td.controls button, td.controls input')) b.disabled = status.state === 'idle';
@@ -169,8 +174,12 @@ $('#search-form').addEventListener('submit', async (e) => {
       if (!device) return logReply({ ok: false, error: 'no_device', message: 'name a playing device first' });
       command(device, { type: 'play_song', query: s.title, language: s.language });
     };
-    // The player has no queue command yet; the button says so rather than pretending.
-    const enqueue = el('button', { type: 'button', dataset: { action: 'enqueue' }, textContent: 'Enqueue', disabled: true, title: 'not available yet: the player has no enqueue command' });
+    const enqueue = el('button', { type: 'button', dataset: { action: 'enqueue' }, textContent: 'Enqueue', title: 'play after the songs already queued' });
+    enqueue.onclick = () => {
+      const device = String(new FormData($('#search-form')).get('device') || [...sessions.values()].find((x) => x.status.state !== 'idle')?.status.device || '');
+      if (!device) return logReply({ ok: false, error: 'no_device', message: 'name a playing device first' });
+      command(device, { type: 'enqueue_music', song_id: s.id, position: 'end' });
+    };
     return el('li', {}, `${s.title} · ${s.language}${s.genre ? ` · ${s.genre}` : ''}`, play, enqueue);
   }));
   if (!songs.length) list.append(el('li', { textContent: message ?? 'nothing found' }));
