@@ -197,7 +197,7 @@ export function createApp(config: AppConfig, redacted: Record<string, unknown>, 
       return { ok: control.connected && livekit === true, checks: { mqtt: control.connected, livekit } };
     },
   };
-  const webConsole = createWebConsole(config, { registry, catalog: () => catalog.current, metrics, health, log });
+  const webConsole = createWebConsole(config, { registry, catalog: () => catalog.current, metrics, health, instances: () => ({ instance, live: continuity.instances() }), log });
   const http = config.http.port > 0 ? new OpsHttpServer({ host: config.http.host, port: config.http.port, metrics, health, log, console: webConsole }) : undefined;
 
   let stopping: Promise<void> | undefined;

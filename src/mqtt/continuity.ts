@@ -47,6 +47,11 @@ export class Continuity {
     this.presence.on('gone', (instance) => this.takeOver(instance));
   }
 
+  /** The live instances of the fleet, this one included. */
+  instances(): string[] {
+    return this.presence.instances();
+  }
+
   owns(device: string): boolean {
     return this.ownership.owns(device);
   }

@@ -40,6 +40,8 @@ describe('web console in a real browser (real stack)', () => {
     await page.goto(`http://127.0.0.1:${port}/console`);
     await page.locator('#feed[data-ok="true"]').waitFor({ timeout: 10000 });
     await page.locator('#health[data-ok="true"]').waitFor({ timeout: 10000 });
+    // The bridge's own instance is named beside its health (several instances: the live ones too).
+    expect(await page.locator('#health').textContent()).toMatch(/instance \S+/);
 
     const device = 'aabbccddee71';
     const room = 'console-room';

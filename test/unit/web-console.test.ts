@@ -112,7 +112,7 @@ describe('console exposure', () => {
   });
 
   test('the daemon\'s console: off by default, needs http.port, needs a token beyond loopback', () => {
-    const deps = { registry: Object.assign(new FakeSessions(), { execute: async () => ({ ok: true, message: '', status: status('x') }), status: (d: string) => status(d) }), catalog: () => { throw new Error('unused'); }, metrics: { commands: { observe: () => undefined }, refused: { inc: () => undefined } }, health: { ready: async () => ({ ok: true, checks: {} }) }, log };
+    const deps = { registry: Object.assign(new FakeSessions(), { execute: async () => ({ ok: true, message: '', status: status('x') }), status: (d: string) => status(d) }), catalog: () => { throw new Error('unused'); }, metrics: { commands: { observe: () => undefined }, refused: { inc: () => undefined } }, health: { ready: async () => ({ ok: true, checks: {} }) }, instances: () => ({ instance: 'host-a', live: ['host-a'] }), log };
     const make = (env: Record<string, string>) => createWebConsole(loadConfig({ env }).config, deps);
     expect(make({})).toBeUndefined();
     expect(() => make({ HTTP_CONSOLE: 'true' })).toThrow(/needs http.port/);

@@ -146,7 +146,8 @@ function connectFeed() {
   source.addEventListener('health', (e) => {
     const h = JSON.parse(e.data);
     const checks = Object.entries(h.checks ?? {}).map(([k, v]) => `${k} ${v === true ? 'ok' : v}`).join(', ');
-    setBadge($('#health'), h.ok === true, `bridge ${h.ok ? 'ready' : 'not ready'}${h.version ? ` · v${h.version}` : ''}${checks ? ` · ${checks}` : ''}`);
+    const fleet = h.instance ? ` · instance ${h.instance}${Array.isArray(h.live) && h.live.length > 1 ? ` (${h.live.length} live: ${h.live.join(', ')})` : ''}` : '';
+    setBadge($('#health'), h.ok === true, `bridge ${h.ok ? 'ready' : 'not ready'}${h.version ? ` · v${h.version}` : ''}${fleet}${checks ? ` · ${checks}` : ''}`);
   });
 }
 
