@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Everything issue 17 asks the bench for, in one sitting on a QUIET machine (about an hour): each
+# Everything the performance work needs from the bench, in one sitting on a QUIET machine (about an hour): each
 # line is one bench invocation with its own Mosquitto, LiveKit, daemon and listeners, and writes
 # bench/results/<stamp>.{json,md,svg}. See docs/performance.md, "How to measure".
 set -euo pipefail

@@ -1,5 +1,5 @@
 /**
- * Where a start's time goes (issue 17). The start path crosses layers that must not import each
+ * Where a start's time goes. The start path crosses layers that must not import each
  * other (session → LiveKit joiner → player), so each marks its phase here, keyed by room, and the
  * session logs one `start timings` debug line per start with the milliseconds of each phase. A few
  * Map operations per start and one per song; nothing per frame.

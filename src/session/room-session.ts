@@ -298,7 +298,7 @@ export class RoomSession extends EventEmitter<SessionEvents> {
       this.deps.log.error('audio output failed; track rebuilt', errorFields(err));
     });
     player.on('failed', (err) => this.requestEnd('playback failed', err.message));
-    // Source outage (issue 13): the session stays; the room hears the fallback (or silence) until a retry plays.
+    // Source outage: the session stays; the room hears the fallback (or silence) until a retry plays.
     player.on('degraded', (cause) => {
       this.deps.log.warn('song source down; retrying with back-off', { cause, fallback: this.deps.outage?.fallback?.length ?? 0 });
       this.notify({ type: 'music_degraded', error: cause });

@@ -10,7 +10,7 @@ const GOOD = 600;
 const SECRET = 'SECRETTOKEN';
 const songFailed = (id: string) => (l: LogLine) => l.message === 'song failed; playing the next one' && l.song === id;
 
-/** What ffmpeg may open, and what of a song URL may leave the process (issue 12 items 5 and 6). */
+/** What ffmpeg may open, and what of a song URL may leave the process. */
 describe('song sources: signed URLs and local files (real daemon, LiveKit and listener)', () => {
   const { daemon: startDaemon, listen, defer } = testScope();
 

@@ -12,7 +12,7 @@ const OUTAGE_MS = 20_000;
 const DEVICE = 'aabbccddee71';
 
 /**
- * The song host answers 500 for 20 s, then serves the songs again (issue 13 item 4): the session
+ * The song host answers 500 for 20 s, then serves the songs again: the session
  * goes degraded instead of ending, the room hears the fallback meanwhile (or silence), and the
  * playlist comes back by itself, without any new command.
  */

@@ -6,7 +6,7 @@ import { hzOf } from '../support/stack';
 
 const POP = [hzOf('Pop One'), hzOf('Pop Two'), hzOf('Pop Three')];
 
-/** Issue 17: where a start's time goes, as one debug line per start (the bench's burst mode reads it). */
+/** Where a start's time goes, as one debug line per start (the bench's burst mode reads it). */
 describe('start timings', () => {
   test('one "start timings" line per start, every phase in order, summing to the total; later songs add none', async () => {
     const daemon = await Daemon.start();
