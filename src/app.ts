@@ -15,7 +15,7 @@ import { LiveKitRoomFinder } from './livekit/room-finder';
 import { LiveKitRoomMembers } from './livekit/room-members';
 import { createRoomJoiner } from './livekit/room-joiner';
 import { ControlPlane, tlsOptions } from './mqtt/control-plane';
-import { normaliseDeviceId } from './mqtt/device-id';
+import { deviceIdentityMatcher } from './mqtt/device-id';
 import { Continuity } from './mqtt/continuity';
 import { clientIdOf, instanceIdOf } from './mqtt/instances';
 import { createWebConsole } from './ops/console/create';
@@ -29,7 +29,7 @@ import { settleWithin } from './session/bounded';
 import { SessionRegistry } from './session/registry';
 import type { RoomJoiner } from './session/room-link';
 import { RoomPolicy } from './session/room-policy';
-import { applyTemplate, RoomResolver } from './session/room-resolver';
+import { RoomResolver } from './session/room-resolver';
 import { RoomSession } from './session/room-session';
 import type { DeviceStatus } from './session/status';
 
@@ -109,17 +109,15 @@ export function createApp(config: AppConfig, redacted: Record<string, unknown>, 
   const instance = instanceIdOf(config.bridge.instanceId, config.mqtt.clientId);
   const lk = { url: config.livekit.url, apiKey: config.livekit.apiKey, apiSecret: config.livekit.apiSecret };
   if (config.livekit.roomPolicy === 'any') log.warn('livekit.roomPolicy is "any": every device may play into every room (local development only)');
+  // One rule for "this participant is the device", for the room policy and the room finder.
+  const isDeviceIdentity = deviceIdentityMatcher(config.livekit.deviceIdentityTemplate);
   const members = new LiveKitRoomMembers({ ...lk, timeoutMs: config.livekit.connectTimeoutMs });
   const policy = new RoomPolicy({
     policy: config.livekit.roomPolicy,
     pattern: config.livekit.roomPattern,
-    identityTemplate: config.livekit.deviceIdentityTemplate,
+    isDeviceIdentity,
     botIdentity: config.livekit.botIdentity,
     members,
-    deviceOf: (identity) => {
-      const id = normaliseDeviceId(identity);
-      return id.ok ? id.id : undefined;
-    },
   });
   const registry: SessionRegistry = new SessionRegistry({
     rooms: new RoomResolver({
@@ -128,7 +126,7 @@ export function createApp(config: AppConfig, redacted: Record<string, unknown>, 
       policy,
       finder: new LiveKitRoomFinder({
         ...lk,
-        isDeviceIdentity: deviceIdentityMatcher(config.livekit.deviceIdentityTemplate),
+        isDeviceIdentity,
         botIdentity: config.livekit.botIdentity,
       }),
     }),
@@ -234,18 +232,6 @@ export function createApp(config: AppConfig, redacted: Record<string, unknown>, 
       })();
       return stopping;
     },
-  };
-}
-
-/**
- * Whether a participant identity is a device's, for the discover strategy: the identity template
- * over the device id, or another spelling of the same MAC address.
- */
-function deviceIdentityMatcher(template: string): (identity: string, device: string) => boolean {
-  return (identity, device) => {
-    if (identity === applyTemplate(template, device)) return true;
-    const id = normaliseDeviceId(identity);
-    return id.ok && id.id === device;
   };
 }
 

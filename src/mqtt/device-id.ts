@@ -1,3 +1,5 @@
+import { applyTemplate } from '../session/room-resolver';
+
 /** Result of checking a device id taken from a topic. */
 export type DeviceIdResult = { ok: true; id: string } | { ok: false; reason: string };
 
@@ -21,4 +23,16 @@ export function normaliseDeviceId(raw: string): DeviceIdResult {
   if (!SAFE.test(raw)) return { ok: false, reason: 'device id may only contain letters, digits, ".", "_", ":" and "-"' };
   if (RESERVED.has(raw.toLowerCase())) return { ok: false, reason: `device id "${raw}" is reserved` };
   return { ok: true, id: raw };
+}
+
+/**
+ * Whether a LiveKit participant identity is a device's: the identity template over its id
+ * (livekit.deviceIdentityTemplate), or another spelling of the same MAC address.
+ */
+export function deviceIdentityMatcher(template: string): (identity: string, device: string) => boolean {
+  return (identity, device) => {
+    if (identity === applyTemplate(template, device)) return true;
+    const id = normaliseDeviceId(identity);
+    return id.ok && id.id === device;
+  };
 }

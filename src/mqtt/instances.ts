@@ -238,10 +238,8 @@ function parse(payload: Buffer): unknown {
 
 /** The canonical device of `<base>/<device>/status`, when the segment is one exactly. */
 export function deviceOfStatus(topics: Topics, topic: string): string | undefined {
-  const prefix = `${topics.base}/`;
-  if (!topic.startsWith(prefix) || !topic.endsWith('/status')) return undefined;
-  const segment = topic.slice(prefix.length, -'/status'.length);
-  if (segment.includes('/')) return undefined;
+  const segment = topics.deviceOfStatus(topic);
+  if (segment === undefined) return undefined;
   const id = normaliseDeviceId(segment);
   return id.ok && id.id === segment ? id.id : undefined;
 }

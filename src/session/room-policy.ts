@@ -1,5 +1,4 @@
 import { roomPatternProblem } from '../config/schema';
-import { applyTemplate } from './room-resolver';
 
 /**
  * Which rooms a device may name (livekit.roomPolicy):
@@ -18,13 +17,14 @@ export interface RoomPolicyOptions {
   policy: RoomPolicyName;
   /** For `pattern`: e.g. "*_{device}_*" (`*` any run of characters, {device} the canonical id). */
   pattern: string;
-  /** For `member`: the identity a device joins its room with; {device} is the canonical id. */
-  identityTemplate: string;
+  /**
+   * For `member`: whether a participant identity is the device's (livekit.deviceIdentityTemplate,
+   * or another spelling of the same MAC); the same rule the room finder uses.
+   */
+  isDeviceIdentity: (identity: string, device: string) => boolean;
   /** The bot's own identity: never counts as a device. */
   botIdentity: string;
   members?: RoomMembers;
-  /** The canonical device id an identity spells, if any (e.g. "AA:BB:CC:DD:EE:FF" → "aabbccddeeff"). */
-  deviceOf: (identity: string) => string | undefined;
   /** How long a "yes, a member" answer is reused, ms; refusals are never cached. */
   cacheMs?: number;
   /** Most (device, room) answers kept. */
@@ -133,8 +133,7 @@ export class RoomPolicy {
       // Fail closed: without an answer nobody is a member. The cause stays in the adapter's logs.
       return refuse(`could not check that device ${device} is a participant of room "${room}" (livekit.roomPolicy member): LiveKit did not answer`);
     }
-    const wanted = applyTemplate(this.o.identityTemplate, device);
-    const isDevice = (identity: string) => identity !== this.o.botIdentity && (identity === wanted || this.o.deviceOf(identity) === device);
+    const isDevice = (identity: string) => identity !== this.o.botIdentity && this.o.isDeviceIdentity(identity, device);
     if (!identities?.some(isDevice)) {
       return refuse(`device ${device} is not a participant of room "${room}" (livekit.roomPolicy member)`);
     }

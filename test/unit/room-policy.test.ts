@@ -1,15 +1,10 @@
-import { normaliseDeviceId } from '../../src/mqtt/device-id';
+import { deviceIdentityMatcher } from '../../src/mqtt/device-id';
 import { roomPatternProblem } from '../../src/config/schema';
 import { matchesRoomPattern, RoomPolicy, type RoomMembers, type RoomPolicyOptions } from '../../src/session/room-policy';
 import { RoomRefusedError, RoomResolver } from '../../src/session/room-resolver';
 
 const A = 'aabbccddeeff';
 const B = '112233445566';
-
-const deviceOf = (identity: string) => {
-  const id = normaliseDeviceId(identity);
-  return id.ok ? id.id : undefined;
-};
 
 /** Rooms and who is in them; counts the questions asked. */
 class FakeMembers implements RoomMembers {
@@ -24,7 +19,7 @@ class FakeMembers implements RoomMembers {
 }
 
 function policy(o: Partial<RoomPolicyOptions> = {}): RoomPolicy {
-  return new RoomPolicy({ policy: 'pattern', pattern: '*_{device}_*', identityTemplate: '{device}', botIdentity: 'music-bridge', deviceOf, ...o });
+  return new RoomPolicy({ policy: 'pattern', pattern: '*_{device}_*', isDeviceIdentity: deviceIdentityMatcher('{device}'), botIdentity: 'music-bridge', ...o });
 }
 
 describe('room names', () => {
@@ -164,7 +159,7 @@ describe('member policy', () => {
 
   test('the identity template: device-{device}', async () => {
     const members = new FakeMembers(new Map([['r', [`device-${A}`]], ['s', [`device-${B}`]]]));
-    const p = policy({ policy: 'member', identityTemplate: 'device-{device}', members });
+    const p = policy({ policy: 'member', isDeviceIdentity: deviceIdentityMatcher('device-{device}'), members });
     expect(await p.check(A, 'r')).toEqual({ ok: true });
     expect(await p.check(A, 's')).toMatchObject({ ok: false });
   });
