@@ -6,7 +6,7 @@ import { startTimings } from '../ops/start-timings';
 import type { PublishingParticipant } from './music-track';
 import { onlyRoomEventsFor } from './room-events';
 import { openSpeechStream, SPEECH_STREAM, type LevelStream, type OpenLevelStream } from './speech-streams';
-import { withTimeLimit } from './time-limit';
+import { withTimeLimit } from '../ops/time-limit';
 import { abortReason } from './join-slots';
 import { botToken } from './token';
 

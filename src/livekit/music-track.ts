@@ -1,7 +1,7 @@
 import { AudioFrame, AudioSource, LocalAudioTrack, TrackPublishOptions, TrackSource } from '@livekit/rtc-node';
 import type { PcmFormat } from '../audio/pcm-format';
 import { errorFields, type Logger } from '../ops/logger';
-import { withTimeLimit } from './time-limit';
+import { withTimeLimit } from '../ops/time-limit';
 
 /** The parts of rtc-node's AudioSource used here. */
 export interface AudioSourceLike {

@@ -1,5 +1,5 @@
 import type { AudioSink } from '../player/types';
-import { TimeoutError, within } from './bounded';
+import { TimeLimitError, withTimeLimit } from '../ops/time-limit';
 
 export interface RoomSinkOptions {
   /** The session's cancellation: once aborted, a capture without a track returns at once (nothing to fade into). */
@@ -68,9 +68,9 @@ export class RoomSink implements AudioSink {
     // A gap over a second is a pause or a reconnect, not a late frame.
     if (this.lastCaptureAt > 0 && idle < 1000 && idle > this.queuedAfterLast + 1) this.o.onUnderrun?.(idle - this.queuedAfterLast);
     try {
-      await within(track.capture(samples), this.o.captureTimeoutMs, 'capturing a frame');
+      await withTimeLimit(track.capture(samples), this.o.captureTimeoutMs, 'capturing a frame');
     } catch (err) {
-      if (err instanceof TimeoutError) this.o.onStall?.(this.o.captureTimeoutMs);
+      if (err instanceof TimeLimitError) this.o.onStall?.(this.o.captureTimeoutMs);
       throw err;
     }
     this.lastCaptureAt = performance.now();

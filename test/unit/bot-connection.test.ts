@@ -1,6 +1,6 @@
 import { DisconnectReason, RoomEvent, TrackKind } from '@livekit/rtc-node';
 import { abandonedJoins, BotConnection, MAX_SPEECH_TRACKS, type JoinOptions, type LevelStream, type RemotePublication } from '../../src/livekit/bot-connection';
-import { TimeLimitError } from '../../src/livekit/time-limit';
+import { TimeLimitError } from '../../src/ops/time-limit';
 import { deferred, FakeRoom, flush } from './rtc-fakes';
 
 function options(room: FakeRoom, extra: Partial<JoinOptions> = {}): JoinOptions {

@@ -1,4 +1,4 @@
-import { TimeoutError } from '../../src/session/bounded';
+import { TimeLimitError } from '../../src/ops/time-limit';
 import { RoomSink } from '../../src/session/room-sink';
 import { FakeTrack, flush } from '../support/session-fakes';
 
@@ -80,7 +80,7 @@ describe('RoomSink', () => {
       expect(c.done).toBe(false);
       jest.advanceTimersByTime(1);
       await flush();
-      expect(c.error).toBeInstanceOf(TimeoutError);
+      expect(c.error).toBeInstanceOf(TimeLimitError);
       expect(stalls).toEqual([500]);
       track.settleOne(new Error('late failure')); // a late rejection is nobody's: not unhandled
       await flush();
