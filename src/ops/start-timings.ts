@@ -5,15 +5,18 @@
  * Map operations per start and one per song; nothing per frame.
  *
  * Phases, in order (each is the time since the previous mark that was made):
+ * - `room_check`: from the command to the session's start: the room resolved and checked against
+ *   the room policy (the member policy asks LiveKit who is in the room)
  * - `join_slot`: a join slot is free (joins beyond `livekit.maxJoinsInFlight` wait here)
  * - `token`: the join token is minted (includes waiting out a join given up on for the same room)
  * - `connected`: rtc-node's `room.connect` resolved: signalling, then ICE and DTLS. rtc-node 1.1
  *   gives no finer event (one FFI connect request, one callback), so they are one phase.
  * - `published`: the music track is published (the publisher's negotiation)
- * - `decoder`: the first song's decoder is spawned (ffmpeg)
+ * - `decoder`: the first song's decoder is spawned (ffmpeg) after the track is published; absent
+ *   when it was spawned while the room was joined (every start does that unless opening it failed)
  * - `first_frame`: the first frame is captured into the track
  */
-export const START_PHASES = ['join_slot', 'token', 'connected', 'published', 'decoder', 'first_frame'] as const;
+export const START_PHASES = ['room_check', 'join_slot', 'token', 'connected', 'published', 'decoder', 'first_frame'] as const;
 export type StartPhase = (typeof START_PHASES)[number];
 
 /** Starts timed at once at most; a start that never finishes (failed join) is dropped after STALE_MS. */
@@ -28,11 +31,10 @@ interface OpenStart {
 export class StartTimings {
   private readonly open = new Map<string, OpenStart>();
 
-  constructor(private readonly now: () => number = () => performance.now()) {}
+  constructor(readonly now: () => number = () => performance.now()) {}
 
-  /** A start of `room` begins (a previous unfinished one for the room is replaced). */
-  begin(room: string): void {
-    const t0 = this.now();
+  /** A start of `room` begins, now or at `t0` (a previous unfinished one for the room is replaced). */
+  begin(room: string, t0: number = this.now()): void {
     this.open.delete(room);
     // Bounded: the oldest entries (Map order) go first, stale or beyond MAX_OPEN.
     for (const [key, s] of this.open) {

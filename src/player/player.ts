@@ -42,8 +42,8 @@ export interface PlayerOptions {
   /** What to do while the song source is down. */
   outage?: OutageOptions;
   /**
-   * Resume (continuity): the first song, when it is this one, starts at `ms` (the decoder seeks);
-   * `decoder`, when given, is that decode already opened (started while the room was joined).
+   * The first song, when it is this one, starts at `ms` (a resume: the decoder seeks); `decoder`,
+   * when given, is that decode already opened (started while the room was joined).
    */
   startAt?: { songId: string; ms: number; decoder?: Decoder };
   /** Lowers the music under speech, applied after the volume (its owner says when). */
@@ -535,13 +535,14 @@ export class Player extends EventEmitter<PlayerEvents> {
   }
 
   private takeDecoder(song: Song): Decoder {
-    // Continuity: the first song of a resumed session starts where it was.
+    // The first song: opened while the room was joined, and for a resume at the saved position.
     const start = this.startAt;
     this.startAt = undefined;
-    const seek = start?.songId === song.id ? start.ms : 0;
-    if (start?.decoder && seek === 0) this.retire(start.decoder, 'resumed song no longer first');
-    this.songOffsetMs = seek;
-    if (seek > 0) return start?.decoder ?? this.openDecoder(song, seek);
+    const first = start?.songId === song.id ? start : undefined;
+    if (start?.decoder && !first) this.retire(start.decoder, 'first song changed while joining');
+    this.songOffsetMs = first?.ms ?? 0;
+    if (first?.decoder) return first.decoder;
+    if (first && first.ms > 0) return this.openDecoder(song, first.ms);
     const p = this.prefetched;
     this.prefetched = undefined;
     if (p && p.song.id === song.id) return p.decoder;

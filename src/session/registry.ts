@@ -1,5 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
 import { errorFields, type Logger } from '../ops/logger';
+import { startTimings } from '../ops/start-timings';
 import { settleWithin, SHUTDOWN_SESSIONS_MS } from './bounded';
 import type { CommandEnvelope } from './commands';
 import { RoomNotFoundError, RoomRefusedError, type RoomResolver } from './room-resolver';
@@ -196,6 +197,7 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
     const result = (o: Outcome): CommandResult => ({ ...o, status: this.status(device) });
     switch (command.type) {
       case 'start_continuous_music': {
+        const receivedAt = startTimings.now(); // a start's timings begin with the room check
         let room: string;
         try {
           room = await this.opts.rooms.resolve(device, sessionId);
@@ -216,7 +218,7 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
         if (this.sessions.size >= this.opts.maxSessions) {
           return result({ ok: false, code: 'session_limit', message: `too many sessions: the limit is ${this.opts.maxSessions}` });
         }
-        return this.busyRoom(device, room) ?? this.startNew(device, room, command);
+        return this.busyRoom(device, room) ?? this.startNew(device, room, command, undefined, receivedAt);
       }
       case 'stop_continuous_music':
         if (!session) return result({ ok: true, message: 'Music streaming is not active' });
@@ -264,7 +266,7 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
     return this.refusal(device, 'room_busy', `another device's music plays in room "${room}"`);
   }
 
-  private async startNew(device: string, room: string, query: { language?: string; genre?: string }, resume?: ResumePoint): Promise<CommandResult> {
+  private async startNew(device: string, room: string, query: { language?: string; genre?: string }, resume?: ResumePoint, receivedAt?: number): Promise<CommandResult> {
     const session = this.opts.createSession(device, room, this.lastStatus.get(device)?.seq ?? resume?.seq);
     this.sessions.set(device, session);
     this.rooms.set(room, device);
@@ -277,7 +279,7 @@ export class SessionRegistry extends EventEmitter<RegistryEvents> {
     });
     session.on('ended', () => this.forget(device, session));
     try {
-      const outcome = await session.start({ language: query.language, genre: query.genre }, resume);
+      const outcome = await session.start({ language: query.language, genre: query.genre }, resume, receivedAt);
       if (!outcome.ok) await session.end(outcome.message);
       return { ...outcome, status: this.status(device) };
     } catch (err) {

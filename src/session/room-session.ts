@@ -226,24 +226,26 @@ export class RoomSession extends EventEmitter<SessionEvents> {
    * Joins and plays. Throws when the join fails or the signal aborts it; the owner then calls `end`.
    * With `resume` (continuity), the saved playlist, song position, volume and pause come back.
    */
-  async start(query: SongQuery, resume?: ResumePoint): Promise<Outcome> {
+  async start(query: SongQuery, resume?: ResumePoint, receivedAt?: number): Promise<Outcome> {
     if (this.over) return { ok: false, code: 'not_playing', message: 'Music streaming is stopping' };
     const selection = this.deps.catalog().select(query);
     const switching = this.machine.active && !sameQuery(query, this.machine.request);
     const t = this.machine.dispatch({ type: 'start', query, pool: selection.songs, note: selection.note });
     if (t.effect !== 'open') return this.restarted(t, switching);
-    // Continuity: the resumed song starts decoding while the room is joined (a handover's gap is
-    // the time from the new join to the first frame); a join that fails kills it.
-    let early: Decoder | undefined;
+    startTimings.begin(this.deps.room, receivedAt);
+    startTimings.mark(this.deps.room, 'room_check');
     if (resume) {
       this.resuming = true;
       this.machine.playlist!.restore(resume.song, resume.upcoming, resume.history);
       if (resume.paused) this.machine.dispatch({ type: 'pause' });
-      else if (resume.positionMs > 0) early = this.openEarly(resume);
     }
+    // The first song starts decoding while the room is joined, so its first frame is ready when the
+    // track is published (spawning ffmpeg is off the path from the join to the first sound; for a
+    // resume or handover, so is the seek). A join that fails kills it.
+    const first = resume ? (resume.paused ? undefined : { song: resume.song, ms: resume.positionMs }) : this.firstSong();
+    const early = first && this.openEarly(first.song, first.ms);
     this.current = 'joining';
     this.emitStatus();
-    startTimings.begin(this.deps.room);
     const presence = await ResilientRoom.open({
       room: this.deps.room,
       join: this.deps.join,
@@ -279,7 +281,7 @@ export class RoomSession extends EventEmitter<SessionEvents> {
       maxFailuresInRow: this.deps.maxFailuresInRow,
       outage: this.deps.outage,
       volume: resume?.volume,
-      startAt: resume ? { songId: resume.song.id, ms: resume.positionMs, decoder: early } : undefined,
+      startAt: first ? { songId: first.song.id, ms: first.ms, decoder: early } : undefined,
       ducker: this.ducker,
       songGain: this.deps.songGain,
       sampleRate: this.deps.sampleRate,
@@ -330,9 +332,15 @@ export class RoomSession extends EventEmitter<SessionEvents> {
   }
 
   /** Opens the resumed song's decode now; a decoder that cannot even start is retried by the player. */
-  private openEarly(resume: ResumePoint): Decoder | undefined {
+  private firstSong(): { song: Song; ms: number } | undefined {
+    const song = this.machine.playlist?.current();
+    return song && { song, ms: 0 };
+  }
+
+  /** The first song's decoder, opened before the player exists; undefined when opening fails (the player then opens it and meets the failure). */
+  private openEarly(song: Song, ms: number): Decoder | undefined {
     try {
-      return this.deps.openDecoder(resume.song, resume.positionMs);
+      return this.deps.openDecoder(song, ms);
     } catch {
       return undefined;
     }

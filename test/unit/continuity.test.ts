@@ -276,6 +276,22 @@ describe('resume through the registry', () => {
     expect(FakeDecoder.open.size).toBe(0);
   });
 
+  test('a fresh start also opens its first song while joining, once, and the player plays that decode', async () => {
+    const { joiner, reg, opened, release } = setup();
+    joiner.auto = false;
+    const started = reg.execute('dev1', { command: { type: 'start_continuous_music' }, sessionId: 'room1' });
+    await flush();
+    expect(joiner.pending.length).toBe(1); // still joining
+    expect(opened).toEqual([{ id: expect.any(String), startMs: 0 }]);
+    joiner.pending[0]!.succeed();
+    expect((await started).ok).toBe(true);
+    await flush();
+    expect(opened.length).toBe(1); // the player took the early decode instead of opening another
+    expect(reg.status('dev1').song?.id).toBe(opened[0]!.id);
+    release();
+    await reg.shutdown();
+  });
+
   test('a paused session resumes paused', async () => {
     const { reg, release } = setup();
     await reg.resume('dev1', 'room1', point({ paused: true }), async () => undefined);
