@@ -40,9 +40,16 @@ async function join(name, identity = `bench-listener-${name}`) {
   rooms.set(name, st);
   room.on(RoomEvent.TrackSubscribed, (track) => {
     if (track.kind !== TrackKind.KIND_AUDIO) return;
+    // Where the time between the bot's first frame and the first tone heard goes: the subscription, then the first frame received.
+    out({ ev: 'subscribed', room: name });
     const stream = new AudioStream(track, { sampleRate: 48000, numChannels: 1, frameSizeMs: 10 });
     (async () => {
+      let firstFrame = true;
       for await (const frame of stream) {
+        if (firstFrame && analyseFrame(frame.data, 48000, 1).rms >= SILENT) {
+          firstFrame = false;
+          out({ ev: 'first_sound', room: name });
+        }
         const a = analyseFrame(frame.data, 48000, 1);
         if (pitchOf && a.rms >= SILENT && frame.data.length === FRAME) a.hz = pitchOf(frame.data);
         if (st.watch) watchFrame(name, st, frame.data, a.rms);

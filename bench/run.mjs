@@ -7,7 +7,10 @@
 // that many starts at once from an idle daemon, with its `start timings` log lines per phase),
 // BENCH_CONTENT (tones | music), BENCH_SONG_SECONDS (12), BENCH_SOAK_MINUTES (after the ramp, keep
 // the last step playing this long and sample the daemon's RSS every minute), BENCH_RESULTS_DIR
-// (bench/results). Writes <stamp>.json, .md and .svg (the chart), and latest.md unless a burst run.
+// (bench/results), BENCH_BASELINE (a checkout of an earlier version with its dist/ built, e.g. by
+// bench/baseline.sh: every unit runs with that daemon first, then with this one, in the same run, so
+// before and after are measured side by side). Writes <stamp>.json, .md and .svg (the chart), and
+// latest.md unless a burst run.
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -36,13 +39,16 @@ const BURSTS = list('BENCH_BURST');
 const STEP_SECONDS = Number(process.env.BENCH_STEP_SECONDS ?? 30);
 const PROFILE = process.env.BENCH_PROFILE === '1';
 const SOAK_MINUTES = Number(process.env.BENCH_SOAK_MINUTES ?? 0);
+const BASELINE = process.env.BENCH_BASELINE;
+/** The daemons under test: the baseline's (before) and this checkout's (after), or only this one. */
+const BUILDS = BASELINE ? [{ name: 'before', root: BASELINE }, { name: 'after', root: ROOT }] : [{ name: undefined, root: ROOT }];
 const CONTENT = process.env.BENCH_CONTENT ?? 'tones';
 const SONG_SECONDS = Number(process.env.BENCH_SONG_SECONDS ?? 12);
 if (!(SONG_SECONDS >= 3 && SONG_SECONDS <= 600)) throw new Error('BENCH_SONG_SECONDS must be 3..600');
 /** Rooms skipped at once after each step, for skip latency and clicks. */
 const SKIP_ROOMS = 10;
 /** Phases of the daemon's `start timings` line (src/ops/start-timings.ts), in order. */
-const START_PHASES = ['join_slot', 'token', 'connected', 'published', 'decoder', 'first_frame', 'total'];
+const START_PHASES = ['room_check', 'join_slot', 'token', 'connected', 'published', 'decoder', 'first_frame', 'total'];
 const UNDERRUN_LIMIT_MS_PER_MIN = 100;
 const KEY = 'devkey';
 const SECRET = 'music-bridge-dev-secret-0123456789abcdef';
@@ -180,7 +186,7 @@ async function main() {
    * One daemon with one audio setting: starts it, plays `steps` (a ramp, or one burst), stops it and
    * lets the listeners leave its rooms. Returns false when the ramp stopped on underruns or rooms not heard.
    */
-  const runUnit = async ({ frameMs, queueMs, steps, burst, tag }) => {
+  const runUnit = async ({ frameMs, queueMs, steps, burst, tag, build }) => {
     const httpPort = await stack.freeTcpPort();
     const config = {
       mqtt: { url: mqttUrl, baseTopic: 'bench', clientId: 'bench-daemon' },
@@ -208,7 +214,7 @@ async function main() {
     delete env.AUDIO_FRAME_MS;
     delete env.AUDIO_QUEUE_MS;
     delete env.LOG_LEVEL; // a burst needs debug for its start timings
-    daemon = spawn(process.execPath, [...nodeArgs, join(ROOT, 'dist', 'cli.js'), 'start', '--config', configFile], { stdio: ['ignore', 'pipe', 'inherit'], env });
+    daemon = spawn(process.execPath, [...nodeArgs, join(build.root, 'dist', 'cli.js'), 'start', '--config', configFile], { stdio: ['ignore', 'pipe', 'inherit'], env });
     const exited = new Promise((r) => daemon.once('exit', r));
     createInterface({ input: daemon.stdout }).on('line', (l) => {
       if (/"level":"(error|warn)"/.test(l)) log('daemon:', l.slice(0, 300));
@@ -230,7 +236,7 @@ async function main() {
     const room = (i) => `bench-${tag}-room-${i}`;
     const device = (i) => `bench-${tag}-dev-${i}`;
     for (const target of steps) {
-      log(`${burst ? 'burst' : 'step'}: ${target} rooms (frames ${frameMs} ms, queue ${queueMs} ms, ${CONTENT})`);
+      log(`${burst ? 'burst' : 'step'}: ${target} rooms (${build.name ? `${build.name}, ` : ''}frames ${frameMs} ms, queue ${queueMs} ms, ${CONTENT})`);
       const fresh = [];
       for (let i = active; i < target; i++) fresh.push(i);
       // Each listener is its device, as in production: the daemon's default room policy (member) checks that.
@@ -238,12 +244,18 @@ async function main() {
       await Promise.all(fresh.map((i) => listeners.next((e) => e.ev === 'joined' && e.room === room(i), `join ${i}`)));
       const timingsFrom = startTimings.length;
       const replyMs = [];
+      const subscribedMs = [];
+      const soundMs = [];
       const ttfa = await Promise.all(fresh.map(async (i) => {
         const t0 = Date.now();
         const r = await command(device(i), { type: 'start_continuous_music', session_id: room(i) });
         if (!r.ok) throw new Error(`start ${i}: ${r.message}`);
         replyMs.push(Date.now() - t0); // the reply follows the join and the publication of the track
         const ev = await listeners.next((e) => e.ev === 'tone' && e.room === room(i) && e.first, `first audio in ${room(i)}`).catch(() => undefined);
+        const sub = listeners.events.find((e) => e.ev === 'subscribed' && e.room === room(i));
+        const sound = listeners.events.find((e) => e.ev === 'first_sound' && e.room === room(i));
+        if (sub) subscribedMs.push(sub.t - t0);
+        if (sound) soundMs.push(sound.t - t0);
         if (!ev) log(`no audio heard in ${room(i)} within 60 s`);
         return ev ? ev.t - t0 : null;
       }));
@@ -283,6 +295,7 @@ async function main() {
       const roomMinutes = (active * wallS) / 60;
       const silentMs = Object.entries(stats).filter(([r]) => r.startsWith(`bench-${tag}-`)).reduce((a, [, s]) => a + s.silent * 10, 0);
       const step = {
+        ...(build.name ? { build: build.name } : {}),
         frame_ms: frameMs, queue_ms: queueMs, content: CONTENT, song_seconds: SONG_SECONDS, ...(burst ? { burst: true } : {}),
         rooms: active,
         daemon_cpu_pct: round(((after.daemonCpu - before.daemonCpu) / TICK / wallS) * 100),
@@ -297,6 +310,9 @@ async function main() {
         daemon_underrun_ms_per_room_min: round((underrunAfter - underrunBefore) / roomMinutes),
         started_rooms: fresh.length,
         start_reply_ms_p50: pct(replyMs, 50), start_reply_ms_p95: pct(replyMs, 95),
+        // The listener's side of first audio: its subscription to the bot's track, then the first sound received.
+        subscribed_ms_p50: pct(subscribedMs, 50), subscribed_ms_p95: pct(subscribedMs, 95),
+        first_sound_ms_p50: pct(soundMs, 50), first_sound_ms_p95: pct(soundMs, 95),
         first_audio_ms_p50: pct(heardTtfa, 50), first_audio_ms_p95: pct(heardTtfa, 95),
         rooms_without_audio: silentRooms,
         skip_ms_p50: pct(skips, 50), skip_ms_p95: pct(skips, 95),
@@ -306,7 +322,7 @@ async function main() {
       };
       step.daemon_cpu_pct_per_room = round(step.daemon_cpu_pct / active);
       const prev = results.at(-1);
-      step.rss_mb_per_added_room = prev && prev.frame_ms === frameMs && prev.queue_ms === queueMs && !burst && active > prev.rooms ? round((step.daemon_rss_mb - prev.daemon_rss_mb) / (active - prev.rooms)) : null;
+      step.rss_mb_per_added_room = prev && prev.build === step.build && prev.frame_ms === frameMs && prev.queue_ms === queueMs && !burst && active > prev.rooms ? round((step.daemon_rss_mb - prev.daemon_rss_mb) / (active - prev.rooms)) : null;
       const phases = startTimings.slice(timingsFrom);
       if (burst) {
         step.start_timings = phases.length;
@@ -376,10 +392,12 @@ async function main() {
 
   let n = 0;
   for (const { frameMs, queueMs } of combos) {
-    if (BURSTS) {
-      for (const size of BURSTS) await runUnit({ frameMs, queueMs, steps: [size], burst: true, tag: `u${n++}` });
-    } else {
-      await runUnit({ frameMs, queueMs, steps: STEPS, burst: false, tag: `u${n++}` });
+    for (const build of BUILDS) {
+      if (BURSTS) {
+        for (const size of BURSTS) await runUnit({ frameMs, queueMs, steps: [size], burst: true, tag: `u${n++}`, build });
+      } else {
+        await runUnit({ frameMs, queueMs, steps: STEPS, burst: false, tag: `u${n++}`, build });
+      }
     }
   }
   if (results.length === 0) writeReport();
@@ -398,6 +416,7 @@ function round(x) {
 
 function table(r, chart) {
   const cols = [
+    ...(r.steps.some((s) => s.build) ? [['build', 'Build']] : []),
     ['frame_ms', 'Frame ms'], ['queue_ms', 'Queue ms'],
     ['rooms', 'Rooms'], ['daemon_cpu_pct', 'Daemon CPU %'], ['daemon_cpu_pct_per_room', 'CPU %/room'], ['daemon_rss_mb', 'Daemon RSS MB'], ['rss_mb_per_added_room', 'RSS MB/added room'],
     ['ffmpeg_cpu_pct', 'ffmpeg CPU %'], ['ffmpeg_rss_mb', 'ffmpeg RSS MB'], ['sfu_cpu_pct', 'LiveKit CPU %'], ['listeners_cpu_pct', 'Listeners CPU %'], ['underrun_ms_per_room_min', 'Silence heard ms/room-min'], ['daemon_underrun_ms_per_room_min', 'Daemon late ms/room-min'],
@@ -411,12 +430,15 @@ function table(r, chart) {
   const rows = r.steps.map((s) => `| ${cols.map((c) => s[c[0]] ?? (c[0] === 'frame_ms' ? st.frame_ms : c[0] === 'queue_ms' ? st.queue_ms : undefined) ?? '-').join(' | ')} |`).join('\n');
   const audio = st.frames_ms ? `Frames ${st.frames_ms.join(', ')} ms × queue ${st.queues_ms.join(', ')} ms (a fresh daemon each)` : `Frames ${st.frame_ms} ms, queue ${st.queue_ms} ms`;
   const bursts = r.steps.filter((s) => s.start_phases_ms);
-  const phases = ['join_slot', 'token', 'connected', 'published', 'decoder', 'first_frame', 'total'];
+  const phases = START_PHASES;
+  const builds = bursts.some((s) => s.build);
   const burstTable = bursts.length
-    ? `\nWhere a start's time goes: the daemon's \`start timings\` lines, ms per phase, p50 / p95 (join_slot: waiting for a join slot; ` +
-      `token: minting it; connected: signalling + ICE/DTLS; published: the track; decoder: spawning the first ffmpeg; first_frame: the first frame captured).\n\n` +
-      `| Frame ms | Queue ms | Started at once | Lines | First audio p50 / p95 | ${phases.join(' | ')} |\n|${['', '', '', '', '', ...phases].map(() => '---').join('|')}|\n` +
-      bursts.map((s) => `| ${s.frame_ms} | ${s.queue_ms} | ${s.started_rooms} | ${s.start_timings} | ${s.first_audio_ms_p50 ?? '-'} / ${s.first_audio_ms_p95 ?? '-'} | ` +
+    ? `\nWhere a start's time goes: the daemon's \`start timings\` lines, ms per phase, p50 / p95 (room_check: from the command to the session, the room policy's question to LiveKit; join_slot: waiting for a join slot; ` +
+      `token: minting it; connected: signalling + ICE/DTLS; published: the track; decoder: spawning the first ffmpeg after that, absent when it was spawned while joining; first_frame: the first frame captured). ` +
+      `The listener's side: subscribed to the bot's track, then its first sound, ms after the command.\n\n` +
+      `| ${builds ? 'Build | ' : ''}Frame ms | Queue ms | Started at once | Lines | First audio p50 / p95 | Subscribed p50 / p95 | First sound p50 / p95 | ${phases.join(' | ')} |\n|${[...(builds ? [''] : []), '', '', '', '', '', '', '', ...phases].map(() => '---').join('|')}|\n` +
+      bursts.map((s) => `| ${builds ? `${s.build ?? '-'} | ` : ''}${s.frame_ms} | ${s.queue_ms} | ${s.started_rooms} | ${s.start_timings} | ${s.first_audio_ms_p50 ?? '-'} / ${s.first_audio_ms_p95 ?? '-'} | ` +
+        `${s.subscribed_ms_p50 ?? '-'} / ${s.subscribed_ms_p95 ?? '-'} | ${s.first_sound_ms_p50 ?? '-'} / ${s.first_sound_ms_p95 ?? '-'} | ` +
         `${phases.map((p) => `${s.start_phases_ms[p].p50 ?? '-'} / ${s.start_phases_ms[p].p95 ?? '-'}`).join(' | ')} |`).join('\n') + '\n'
     : '';
   return `# Benchmark ${r.date}\n\nMachine: ${r.machine.cores} cores (${r.machine.cpu}), ${r.machine.memory_gb} GB, Node ${r.machine.node}${r.machine.load_1m_before !== undefined ? `, load ${r.machine.load_1m_before} before the run` : ''}. ` +
