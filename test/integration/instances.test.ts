@@ -218,6 +218,29 @@ describe('many instances', () => {
     expect(a.lines.items.some((l) => l.level === 'error')).toBe(false);
   });
 
+  test('one instance: bridge/status and bridge/info as before (plus instances), its own reports beside them; a SIGTERM clears its reports and leaves an empty aggregate', async () => {
+    const { base, start } = fleet(scope);
+    const solo = await start('solo');
+    const app = await AppClient.connect(base);
+    scope.defer(() => app.close());
+    const device = 'aabbccddee61';
+    const listener = await scope.listen('solo-room');
+    expect((await app.command(device, { type: 'start_continuous_music', session_id: 'solo-room' })).ok).toBe(true);
+    await listener.hearTone(ANY, 'solo-room playing');
+    const status = await app.messages.next((m) => m.topic === `${base}/bridge/status` && sameOnce(devicesIn(m.json), [device]), 'bridge/status with the room', 10000);
+    expect(Object.keys(status.json!).sort()).toEqual(['count', 'sessions', 'updated_at']);
+    expect(status.json).toMatchObject({ count: 1, sessions: [{ device, room: 'solo-room', instance: 'solo' }] });
+    const info = await app.messages.next((m) => m.topic === `${base}/bridge/info` && m.json?.sessions === 1, 'bridge/info with one session', 10000);
+    expect(info.json).toMatchObject({ version: expect.any(String), config: expect.any(Object), instances: [{ id: 'solo', state: 'online', sessions: 1 }] });
+    expect(info.json).toHaveProperty('ffmpeg');
+    await app.messages.next((m) => m.topic === `${base}/bridge/instances/solo/status` && m.json?.instance === 'solo' && sameOnce(devicesIn(m.json), [device]), 'solo\'s own status report', 10000);
+    const from = app.messages.items.length;
+    expect(await solo.stop('SIGTERM')).toBe(0);
+    for (const leaf of ['status', 'info']) await app.messages.next((m) => m.topic === `${base}/bridge/instances/solo/${leaf}` && m.text === '', `solo's ${leaf} report cleared`, 5000, from);
+    await app.messages.next((m) => m.topic === `${base}/bridge/status` && m.json?.count === 0, 'an empty bridge/status', 5000, from);
+    await app.messages.next((m) => m.topic === `${base}/bridge/info` && m.json?.sessions === 0 && instancesIn(m.json).length === 0, 'bridge/info without instances', 5000, from);
+  });
+
   test('with the shipped ACL a device can forge neither an instance, nor a probe answer, nor another device\'s saved state', async () => {
     const users: Record<string, string> = { 'music-bridge': 'bridge-pw', aabbccddee71: 'pw-71' };
     const broker = await startAclBroker(users);
