@@ -17,6 +17,8 @@ import { createRoomJoiner } from './livekit/room-joiner';
 import { ControlPlane, tlsOptions } from './mqtt/control-plane';
 import { deviceIdentityMatcher } from './mqtt/device-id';
 import { Continuity } from './mqtt/continuity';
+import { FleetView } from './mqtt/fleet-view';
+import { Topics } from './mqtt/topics';
 import { clientIdOf, instanceIdOf } from './mqtt/instances';
 import { createWebConsole } from './ops/console/create';
 import { type HealthChecks, OpsHttpServer } from './ops/http-server';
@@ -172,6 +174,8 @@ export function createApp(config: AppConfig, redacted: Record<string, unknown>, 
 
   // Continuity: presence, ownership, resume, drain (src/mqtt/continuity.ts).
   const clientId = clientIdOf(config.mqtt.clientId, config.bridge.instanceId);
+  // The fleet's bridge/status and bridge/info, from every instance's own reports (src/mqtt/fleet-view.ts).
+  const fleet: FleetView = new FleetView({ me: instance, topics: new Topics(config.mqtt.baseTopic), live: () => continuity.instances(), leaving: () => continuity.leaving, log });
   const continuity = new Continuity(
     {
       instance,
@@ -180,11 +184,12 @@ export function createApp(config: AppConfig, redacted: Record<string, unknown>, 
       saved: { ...config.mqtt, clientId, tls: tlsOptions(config.mqtt), timeoutMs: config.sessions.resumeReadTimeoutMs },
       resumeOptions: { maxAgeMs: config.sessions.resumeMaxAgeSeconds * 1000, catalog: () => catalog.current, members, botIdentity: config.livekit.botIdentity, policy },
       log,
+      fleet,
     },
     registry,
   );
   const control = new ControlPlane(
-    { ...config.mqtt, clientId, info: () => ({ version: VERSION, ffmpeg: ffmpeg?.version ?? null, config: redacted, instance }), owns: (device) => continuity.owns(device) },
+    { ...config.mqtt, clientId, info: () => ({ version: VERSION, ffmpeg: ffmpeg?.version ?? null, config: redacted, instance }), owns: (device) => continuity.owns(device), fleet },
     registry,
     log,
     metrics,

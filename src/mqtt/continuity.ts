@@ -2,6 +2,7 @@ import type { Catalog } from '../catalog/catalog';
 import { errorFields, type Logger } from '../ops/logger';
 import type { SessionRegistry } from '../session/registry';
 import { resumeSessions, type ResumeOptions } from '../session/resume';
+import type { FleetView } from './fleet-view';
 import { InstancePresence, type PresenceOptions } from './instances';
 import { Ownership, rendezvous } from './ownership';
 import { readSavedStatuses, type SavedStatusesOptions } from './saved-statuses';
@@ -16,6 +17,8 @@ export interface ContinuityOptions {
   log: Logger;
   /** Longest a drain waits for the peers to take the sessions over before ending the rest, ms. */
   drainMs?: number;
+  /** The fleet's aggregate bridge/status and bridge/info, fed from the presence connection. */
+  fleet?: FleetView;
 }
 
 const DRAIN_MS = 1500;
@@ -45,6 +48,17 @@ export class Continuity {
     );
     this.presence.on('status', (device, raw) => this.ownership.noteStatus(device, raw));
     this.presence.on('gone', (instance) => this.takeOver(instance));
+    const fleet = o.fleet;
+    if (fleet) {
+      this.presence.on('report', (instance, kind, payload) => fleet.noteReport(instance, kind, payload));
+      this.presence.on('joined', () => fleet.liveChanged());
+      this.presence.on('gone', () => fleet.liveChanged());
+    }
+  }
+
+  /** This instance drains or stops. */
+  get leaving(): boolean {
+    return this.presence.isLeaving;
   }
 
   /** The live instances of the fleet, this one included. */
@@ -59,6 +73,7 @@ export class Continuity {
   /** Presence first (a duplicate id rejects here), then the saved sessions are queued. */
   async start(): Promise<void> {
     await this.presence.start();
+    this.o.fleet?.markReady();
     if (!this.o.resume) return;
     let saved;
     try {

@@ -7,6 +7,7 @@ import type { DeviceStatus } from '../session/status';
 import { allowedDeviceSet, runCommand, type ReplyBody } from './command-runner';
 import { parseCommand, type ParseErrorCode } from './commands';
 import { normaliseDeviceId } from './device-id';
+import type { FleetView } from './fleet-view';
 import { OutgoingTopics } from './outgoing-topics';
 import { StatusExpiry } from './status-expiry';
 import { ThrottledLog } from './throttled-log';
@@ -41,6 +42,12 @@ export interface ControlPlaneOptions {
   now?: () => number;
   /** Continuity (many instances): whether this instance acts on commands for the device; default all. */
   owns?: (device: string) => boolean;
+  /**
+   * Many instances: this instance's info and sessions go to its own `bridge/instances/<id>/…`
+   * topics and the fleet view writes the aggregate `bridge/info` and `bridge/status`. Without it
+   * this process writes those two from its own sessions alone.
+   */
+  fleet?: FleetView;
 }
 
 const RECONNECT_MIN_MS = 500;
@@ -108,8 +115,7 @@ export class ControlPlane {
     this.throttled = new ThrottledLog(log, 10_000, now);
     registry.on('status', (s) => {
       this.publishStatus(s);
-      this.publishInfo();
-      this.publishBridgeStatus();
+      this.publishReports();
     });
   }
 
@@ -187,6 +193,7 @@ export class ControlPlane {
     this.sweepTimer = undefined;
     const client = this.client;
     if (!client) return;
+    this.opts.fleet?.stop(); // before the client goes: it publishes
     this.client = undefined;
     if (client.connected) {
       await client.publishAsync(this.topics.availability, 'offline', { qos: 1, retain: true }).catch(() => undefined);
@@ -223,8 +230,8 @@ export class ControlPlane {
       client.unsubscribe(this.topics.statusFilter);
     }
     this.publish(this.topics.availability, 'online', true);
-    this.publishInfo();
-    this.publishBridgeStatus();
+    this.opts.fleet?.connect({ publish: (topic, payload) => this.publish(topic, payload, true), republishOwn: () => this.publishReports() });
+    this.publishReports();
     // After a broker restart without persistence the retained statuses are gone; put them back
     // (not those of devices idle past the TTL: they were cleared on purpose).
     for (const s of this.registry.statuses()) if (s.room !== null || this.statusExpiry.current(s.device)) this.publishStatus(s);
@@ -326,14 +333,21 @@ export class ControlPlane {
     this.publish(this.topics.status(s.device), JSON.stringify(s), true);
   }
 
-  private publishInfo(): void {
-    this.publish(this.topics.info, JSON.stringify({ ...this.opts.info(), sessions: this.registry.size }), true);
-  }
-
-  /** The bridge-wide view: every active session, retained, so a dashboard sees the fleet at once. */
-  private publishBridgeStatus(): void {
+  /**
+   * This process's info and its active sessions, retained, so a dashboard sees the fleet at once:
+   * on its own `bridge/instances/<id>/info|status` when in a fleet (the fleet view aggregates them
+   * into `bridge/info|status`), else on those two directly.
+   */
+  private publishReports(): void {
     const sessions = this.registry.statuses().filter((s) => s.room !== null && s.state !== 'idle');
-    this.publish(this.topics.bridgeStatus, JSON.stringify({ sessions, count: sessions.length, updated_at: new Date().toISOString() }), true);
+    const info = this.opts.info();
+    const fleet = this.opts.fleet;
+    const instance = fleet ? { instance: fleet.me } : {};
+    const infoTopic = fleet ? this.topics.instanceReport(fleet.me, 'info') : this.topics.info;
+    const statusTopic = fleet ? this.topics.instanceReport(fleet.me, 'status') : this.topics.bridgeStatus;
+    this.publish(infoTopic, JSON.stringify({ ...info, ...instance, sessions: this.registry.size }), true);
+    this.publish(statusTopic, JSON.stringify({ ...instance, sessions, count: sessions.length, updated_at: new Date().toISOString() }), true);
+    fleet?.own(sessions, this.registry.size, info);
   }
 
   /**

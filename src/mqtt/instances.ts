@@ -4,7 +4,7 @@ import { EventEmitter } from 'eventemitter3';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { errorFields, type Logger } from '../ops/logger';
 import { normaliseDeviceId } from './device-id';
-import { Topics } from './topics';
+import { Topics, type ReportKind } from './topics';
 
 /**
  * This bridge instance's id (bridge.instanceId): the owner named in every device status. When not
@@ -45,6 +45,8 @@ export interface PresenceEvents {
   joined: (instance: string) => void;
   /** A device's retained status (unchecked JSON), for the ownership map. */
   status: (device: string, raw: unknown) => void;
+  /** An instance's retained report, `<base>/bridge/instances/<id>/status|info` (unchecked, any size). */
+  report: (instance: string, kind: ReportKind, payload: Buffer) => void;
 }
 
 /** Most instances tracked; a flood of made-up ones is ignored beyond it. */
@@ -55,6 +57,7 @@ const MAX_INSTANCES = 1000;
  */
 export const PRESENCE_KEEPALIVE_S = 4;
 const PROBE_TIMEOUT_MS = 1500;
+const REPORT_KINDS: readonly ReportKind[] = ['status', 'info'];
 
 type InstanceState = 'online' | 'draining' | 'offline';
 
@@ -99,6 +102,11 @@ export class InstancePresence extends EventEmitter<PresenceEvents> {
     return this.live.has(instance);
   }
 
+  /** Draining or stopping. */
+  get isLeaving(): boolean {
+    return this.leaving;
+  }
+
   /** Connects, refuses a duplicate, says online. Rejects with DuplicateInstanceError when another process holds the id. */
   async start(): Promise<void> {
     const o = this.o;
@@ -124,6 +132,11 @@ export class InstancePresence extends EventEmitter<PresenceEvents> {
     const answer = new Promise<void>((resolve) => (probeAnswered = resolve));
     let started = false;
     client.on('message', (topic, payload) => {
+      // Reports are bounded by their reader (fleet-status.ts), not by the command size limit.
+      for (const kind of REPORT_KINDS) {
+        const id = this.topics.instanceOfReport(topic, kind);
+        if (id !== undefined) return void this.emit('report', id, kind, payload);
+      }
       if (payload.length > o.maxPayloadBytes) return;
       if (topic === marker) return markerSeen();
       if (topic === this.probeTopic) {
@@ -164,7 +177,9 @@ export class InstancePresence extends EventEmitter<PresenceEvents> {
     client.on('connect', () => {
       if (started && !this.leaving) void this.announce('online').catch(() => undefined);
     });
-    await client.subscribeAsync([`${this.prefix}+`, this.probeTopic, marker, this.topics.status('+')], { qos: 1 });
+    // Presence before reports: an instance's "online" is read before its reports (fleet-view.ts).
+    const reports = REPORT_KINDS.map((k) => this.topics.instanceReportFilter(k));
+    await client.subscribeAsync([`${this.prefix}+`, ...reports, this.probeTopic, marker, this.topics.status('+')], { qos: 1 });
     await client.publishAsync(marker, '', { qos: 1 });
     await bounded(seen, 5000);
     if (holder !== undefined && holder !== this.token) {

@@ -42,6 +42,23 @@ function longestGap(l: Listener, from: number, to: number): number {
   return gap;
 }
 
+/** The devices a bridge/status or bridge/instances/<id>/status payload lists, in order. */
+function devicesIn(json: Record<string, unknown> | undefined): string[] {
+  const sessions = json?.sessions;
+  return Array.isArray(sessions) ? sessions.map((s) => String((s as { device?: unknown }).device)) : [];
+}
+
+/** Same members, each once. */
+function sameOnce(listed: string[], expected: string[]): boolean {
+  return listed.length === expected.length && new Set(listed).size === listed.length && expected.every((d) => listed.includes(d));
+}
+
+/** The instance ids bridge/info lists. */
+function instancesIn(json: Record<string, unknown> | undefined): string[] {
+  const list = json?.instances;
+  return Array.isArray(list) ? list.map((i) => String((i as { id?: unknown }).id)) : [];
+}
+
 function repliesPer(app: AppClient): Map<string, number> {
   const count = new Map<string, number>();
   for (const m of app.messages.items) {
@@ -70,7 +87,7 @@ describe('many instances', () => {
     expect(reply.ok).toBe(true);
   });
 
-  test('kill -9 of one of three instances with nine rooms: its rooms are heard again within 5 s of its last will, the others play on, every command is answered once', async () => {
+  test('kill -9 of one of three instances with nine rooms: its rooms are heard again within 5 s of its last will, the others play on, every command is answered once; bridge/status lists every room once before and after, the dead instance gone', async () => {
     const { base, start } = fleet(scope);
     const ids = ['ia', 'ib', 'ic'];
     const daemons = [];
@@ -83,6 +100,13 @@ describe('many instances', () => {
     for (const r of rooms) expect((await app.command(r.device, { type: 'start_continuous_music', session_id: r.room })).ok).toBe(true);
     await Promise.all(listeners.map((l, i) => l.hearTone(ANY, `${rooms[i]!.room} playing`)));
     for (const r of rooms) expect((await app.command(r.device, { type: 'get_status' })).state).toMatchObject({ instance: r.instance, state: 'playing' });
+    // Each instance's own report holds its own sessions; the aggregate lists all of them once.
+    const all = rooms.map((r) => r.device);
+    for (const id of ids) {
+      await app.messages.next((m) => m.topic === `${base}/bridge/instances/${id}/status` && m.json?.instance === id && sameOnce(devicesIn(m.json), owned[id]!), `${id}'s own status report`, 10000);
+    }
+    await app.messages.next((m) => m.topic === `${base}/bridge/status` && sameOnce(devicesIn(m.json), all), 'bridge/status with the nine rooms once', 10000);
+    await app.messages.next((m) => m.topic === `${base}/bridge/info` && m.json?.sessions === 9 && instancesIn(m.json).join() === 'ia,ib,ic', 'bridge/info with the three instances', 10000);
 
     const marks = listeners.map((l) => l.mark);
     const from = app.messages.items.length;
@@ -103,6 +127,16 @@ describe('many instances', () => {
       }),
     );
     for (const r of await Promise.all(during)) expect(r.ok).toBe(true);
+    // The dead instance (the aggregate's writer until then) is gone from the aggregate the next writer
+    // publishes, its reports cleared, and every room is listed once, owned by a survivor.
+    await app.messages.next(
+      (m) => m.topic === `${base}/bridge/status` && sameOnce(devicesIn(m.json), all) && (m.json!.sessions as Array<{ instance?: unknown }>).every((s) => s.instance === 'ib' || s.instance === 'ic'),
+      'bridge/status with the nine rooms once, on the survivors',
+      10000,
+      from,
+    );
+    await app.messages.next((m) => m.topic === `${base}/bridge/info` && m.json?.sessions === 9 && instancesIn(m.json).join() === 'ib,ic', 'bridge/info without ia', 10000, from);
+    for (const leaf of ['status', 'info']) await app.messages.next((m) => m.topic === `${base}/bridge/instances/ia/${leaf}` && m.text === '', `ia's ${leaf} report cleared`, 10000, from);
     // bridge/state is shared: a survivor says online again after ia's will said offline.
     await app.messages.next((m) => m.topic === `${base}/bridge/state` && m.text === 'online', 'bridge/state online again', 5000, app.messages.items.indexOf(will));
     // The survivors' own rooms played on without a gap.
@@ -176,7 +210,35 @@ describe('many instances', () => {
       expect(gap).toBeLessThanOrEqual(1000);
       await app.status(r.device, (s) => s.state === 'playing' && s.instance === 'db', `${r.device} owned by db`, from, 5000);
     }
+    // A clean stop clears the instance's own reports; the aggregate lists the rooms once, on db.
+    for (const leaf of ['status', 'info']) await app.messages.next((m) => m.topic === `${base}/bridge/instances/da/${leaf}` && m.text === '', `da's ${leaf} report cleared`, 5000, from);
+    const devices = rooms.map((r) => r.device);
+    await app.messages.next((m) => m.topic === `${base}/bridge/status` && devices.every((d) => devicesIn(m.json).filter((x) => x === d).length === 1), 'bridge/status with the rooms once', 5000, from);
+    await app.messages.next((m) => m.topic === `${base}/bridge/info` && instancesIn(m.json).join() === 'db', 'bridge/info with db alone', 5000, from);
     expect(a.lines.items.some((l) => l.level === 'error')).toBe(false);
+  });
+
+  test('one instance: bridge/status and bridge/info as before (plus instances), its own reports beside them; a SIGTERM clears its reports and leaves an empty aggregate', async () => {
+    const { base, start } = fleet(scope);
+    const solo = await start('solo');
+    const app = await AppClient.connect(base);
+    scope.defer(() => app.close());
+    const device = 'aabbccddee61';
+    const listener = await scope.listen('solo-room');
+    expect((await app.command(device, { type: 'start_continuous_music', session_id: 'solo-room' })).ok).toBe(true);
+    await listener.hearTone(ANY, 'solo-room playing');
+    const status = await app.messages.next((m) => m.topic === `${base}/bridge/status` && sameOnce(devicesIn(m.json), [device]), 'bridge/status with the room', 10000);
+    expect(Object.keys(status.json!).sort()).toEqual(['count', 'sessions', 'updated_at']);
+    expect(status.json).toMatchObject({ count: 1, sessions: [{ device, room: 'solo-room', instance: 'solo' }] });
+    const info = await app.messages.next((m) => m.topic === `${base}/bridge/info` && m.json?.sessions === 1, 'bridge/info with one session', 10000);
+    expect(info.json).toMatchObject({ version: expect.any(String), config: expect.any(Object), instances: [{ id: 'solo', state: 'online', sessions: 1 }] });
+    expect(info.json).toHaveProperty('ffmpeg');
+    await app.messages.next((m) => m.topic === `${base}/bridge/instances/solo/status` && m.json?.instance === 'solo' && sameOnce(devicesIn(m.json), [device]), 'solo\'s own status report', 10000);
+    const from = app.messages.items.length;
+    expect(await solo.stop('SIGTERM')).toBe(0);
+    for (const leaf of ['status', 'info']) await app.messages.next((m) => m.topic === `${base}/bridge/instances/solo/${leaf}` && m.text === '', `solo's ${leaf} report cleared`, 5000, from);
+    await app.messages.next((m) => m.topic === `${base}/bridge/status` && m.json?.count === 0, 'an empty bridge/status', 5000, from);
+    await app.messages.next((m) => m.topic === `${base}/bridge/info` && m.json?.sessions === 0 && instancesIn(m.json).length === 0, 'bridge/info without instances', 5000, from);
   });
 
   test('with the shipped ACL a device can forge neither an instance, nor a probe answer, nor another device\'s saved state', async () => {

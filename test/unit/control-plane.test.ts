@@ -1,6 +1,8 @@
 import { EventEmitter } from 'node:events';
 import type { IClientOptions, IClientPublishOptions, IPublishPacket, MqttClient } from 'mqtt';
 import { ControlPlane, type ControlPlaneMetrics, type ControlPlaneOptions, MAX_CORRELATION_BYTES } from '../../src/mqtt/control-plane';
+import { FleetView } from '../../src/mqtt/fleet-view';
+import { Topics } from '../../src/mqtt/topics';
 import { controlPlaneOptions } from '../support/control-plane-options';
 import type { Logger } from '../../src/ops/logger';
 import type { SessionRegistry } from '../../src/session/registry';
@@ -454,5 +456,32 @@ describe('ControlPlane (fake MQTT client): idle statuses expire', () => {
     t.advance(10 * 365 * 86400_000);
     t.cp.clearExpiredStatuses();
     expect(t.client.sent.filter((s) => s.payload === '')).toHaveLength(0);
+  });
+});
+
+describe('ControlPlane (fake MQTT client): in a fleet', () => {
+  test('its info and sessions go to its own bridge/instances/<id>/ topics, the aggregate through the fleet view; a clean stop clears them', async () => {
+    const fleet = new FleetView({ me: 'ia', topics: new Topics(BASE), live: () => ['ia'], leaving: () => false, log: recordingLog(), coalesceMs: 60_000 });
+    fleet.markReady();
+    const t = await setup({ fleet, info: () => ({ version: 'test', instance: 'ia' }) });
+    const playing = { ...idleStatus(DEV), room: 'r1', state: 'playing' as const, instance: 'ia' };
+    t.registry.statusesKnown.set(DEV, playing);
+    t.registry.size = 1;
+    t.registry.emit('status', playing);
+    const mine = (leaf: string) => t.client.sent.filter((s) => s.topic === `${BASE}/bridge/instances/ia/${leaf}`).at(-1)?.json;
+    expect(mine('status')).toMatchObject({ instance: 'ia', sessions: [playing], count: 1 });
+    expect(mine('info')).toEqual({ version: 'test', instance: 'ia', sessions: 1 });
+    expect(t.client.sent.some((s) => s.topic === `${BASE}/bridge/status`)).toBe(false); // coalesced: not yet
+    fleet.flush();
+    expect(t.client.sent.at(-1)).toMatchObject({ topic: `${BASE}/bridge/info`, retain: true, json: { version: 'test', sessions: 1, instances: [{ id: 'ia', sessions: 1 }] } });
+    expect(t.client.sent.filter((s) => s.topic === `${BASE}/bridge/status`).at(-1)?.json).toMatchObject({ sessions: [playing], count: 1 });
+    const from = t.client.sent.length;
+    await t.cp.stop();
+    expect(t.client.sent.slice(from).map((s) => [s.topic, s.payload === '' ? '' : 'x'])).toEqual([
+      [`${BASE}/bridge/status`, 'x'],
+      [`${BASE}/bridge/info`, 'x'],
+      [`${BASE}/bridge/instances/ia/status`, ''],
+      [`${BASE}/bridge/instances/ia/info`, ''],
+    ]);
   });
 });

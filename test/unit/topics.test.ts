@@ -19,6 +19,16 @@ describe('Topics', () => {
     expect(t.deviceOfStatus(t.command('aabbccddeeff'))).toBeUndefined();
   });
 
+  test('instance reports: one retained status and info topic per instance, and their instance segment', () => {
+    expect(t.instanceReport('ia', 'status')).toBe('music-bridge/bridge/instances/ia/status');
+    expect(t.instanceReportFilter('info')).toBe('music-bridge/bridge/instances/+/info');
+    expect(t.instanceOfReport('music-bridge/bridge/instances/ia/status', 'status')).toBe('ia');
+    expect(t.instanceOfReport('music-bridge/bridge/instances/ia/status', 'info')).toBeUndefined();
+    expect(t.instanceOfReport('music-bridge/bridge/instances/ia', 'status')).toBeUndefined();
+    expect(t.instanceOfReport('music-bridge/bridge/instances/a/b/status', 'status')).toBeUndefined();
+    expect(t.instanceOfReport('music-bridge/bridge/status', 'status')).toBeUndefined();
+  });
+
   test('deviceOfCommand returns the raw device segment of a command topic', () => {
     expect(t.deviceOfCommand('music-bridge/AA-BB-CC-DD-EE-FF/command')).toBe('AA-BB-CC-DD-EE-FF');
     expect(t.deviceOfCommand(t.command('kitchen'))).toBe('kitchen');
