@@ -137,6 +137,8 @@ export class RoomSession extends EventEmitter<SessionEvents> {
   // Continuity (src/session/session-state.ts): status sequence, resume in progress, position refresh.
   private seq: number;
   private resuming = false;
+  /** A resume's saved point until its player exists: what the status says meanwhile, so a shutdown during the resume keeps it resumable. */
+  private pendingResume: ResumePoint | undefined;
   private positionTimer: NodeJS.Timeout | undefined;
   /** Lowers the music while others speak; on for the device unless set_ducking turned it off. */
   private readonly ducker: Ducker | undefined;
@@ -192,15 +194,16 @@ export class RoomSession extends EventEmitter<SessionEvents> {
     const query = this.machine.request;
     const list = this.machine.playlist;
     const song = this.song ?? list?.current();
-    const position = song && this.player ? this.player.positionMs : null;
+    const pending = this.player ? undefined : this.pendingResume;
+    const position = song && this.player ? this.player.positionMs : pending ? pending.positionMs : null;
     const now = new Date().toISOString();
     return {
       device: this.deps.device,
       room: this.deps.room,
       // While the LiveKit connection is re-established, that is shown instead of the playback state.
       state: this.presence?.reconnecting && this.machine.active ? 'reconnecting' : this.player?.degradedCause && this.machine.state === 'playing' ? 'degraded' : sessionState(this.machine.state, this.resuming),
-      song: songInfo(this.song, this.song && this.deps.durationOf?.(this.song)),
-      volume: this.player?.volume ?? 100,
+      song: pending ? songInfo(pending.song, this.deps.durationOf?.(pending.song)) : songInfo(this.song, this.song && this.deps.durationOf?.(this.song)),
+      volume: this.player?.volume ?? pending?.volume ?? 100,
       queue_length: this.machine.playlist?.queueLength ?? 0,
       queued: this.machine.playlist?.queuedCount ?? 0,
       repeat: this.machine.playlist?.repeat ?? 'off',
@@ -236,6 +239,7 @@ export class RoomSession extends EventEmitter<SessionEvents> {
     startTimings.mark(this.deps.room, 'room_check');
     if (resume) {
       this.resuming = true;
+      this.pendingResume = resume;
       this.machine.playlist!.restore(resume.song, resume.upcoming, resume.history);
       if (resume.paused) this.machine.dispatch({ type: 'pause' });
     }

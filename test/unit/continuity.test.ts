@@ -292,6 +292,20 @@ describe('resume through the registry', () => {
     await reg.shutdown();
   });
 
+  test('a SIGTERM while a resume is still joining keeps the saved state resumable (song, position, volume)', async () => {
+    const { joiner, reg, statuses } = setup();
+    joiner.auto = false;
+    const resumed = reg.resume('dev1', 'room1', point(), async () => undefined);
+    await flush();
+    expect(joiner.pending.length).toBe(1);
+    await reg.shutdown();
+    expect((await resumed).ok).toBe(false);
+    const last = statuses.at(-1)!;
+    expect(last).toMatchObject({ device: 'dev1', room: 'room1', song: { id: 'b' }, position_ms: 12_000, volume: 40, reason: 'bridge shutting down' });
+    const again = parseDurableState('dev1', JSON.parse(JSON.stringify(last)) as Record<string, unknown>);
+    expect(again.ok).toBe(true);
+  });
+
   test('a paused session resumes paused', async () => {
     const { reg, release } = setup();
     await reg.resume('dev1', 'room1', point({ paused: true }), async () => undefined);
