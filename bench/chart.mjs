@@ -31,7 +31,7 @@ function seriesName(step, settings) {
   const queue = step.queue_ms ?? settings.queue_ms;
   const content = step.content ?? settings.content ?? 'tones';
   const songs = step.song_seconds ?? settings.song_seconds;
-  return `${step.build ? `${step.build}: ` : ''}${frame} ms frames, ${queue} ms queue, ${content}${songs ? ` (${songs} s songs)` : ''}`;
+  return `${step.build ? `${step.build}: ` : ''}${step.instances ? `${step.instances} instances, ` : ''}${frame} ms frames, ${queue} ms queue, ${content}${songs ? ` (${songs} s songs)` : ''}`;
 }
 
 function panel(p, series, maxRooms, x0) {

@@ -10,7 +10,9 @@
 // (bench/results), BENCH_BASELINE (a checkout of an earlier version with its dist/ built, e.g. by
 // bench/baseline.sh: every unit runs with that daemon first, then with this one, in the same run, so
 // before and after are measured side by side). Writes <stamp>.json, .md and .svg (the chart), and
-// latest.md unless a burst run.
+// latest.md unless a burst run. BENCH_INSTANCES (e.g. 1,2: that many daemons of one fleet per unit,
+// each with its instance id, CPU and RSS summed), BENCH_RESUME=1 (after a unit's last step, kill -9
+// its daemons, start them again, and time each room until it is heard again).
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -40,6 +42,10 @@ const STEP_SECONDS = Number(process.env.BENCH_STEP_SECONDS ?? 30);
 const PROFILE = process.env.BENCH_PROFILE === '1';
 const SOAK_MINUTES = Number(process.env.BENCH_SOAK_MINUTES ?? 0);
 const BASELINE = process.env.BENCH_BASELINE;
+/** Daemon processes per unit (a comma list runs each count in turn): instances of one fleet on this machine, each room owned by one. */
+const INSTANCE_COUNTS = list('BENCH_INSTANCES') ?? [1];
+/** After a unit's last step, kill -9 its daemons and start them again: how long until every room is heard again (resume). */
+const RESUME = process.env.BENCH_RESUME === '1';
 /** The daemons under test: the baseline's (before) and this checkout's (after), or only this one. */
 const BUILDS = BASELINE ? [{ name: 'before', root: BASELINE }, { name: 'after', root: ROOT }] : [{ name: undefined, root: ROOT }];
 const CONTENT = process.env.BENCH_CONTENT ?? 'tones';
@@ -125,11 +131,11 @@ async function main() {
   const combos = frames.flatMap((frameMs) => queues.map((queueMs) => ({ frameMs, queueMs })));
   const profDir = join(ROOT, 'bench', 'results', 'profile');
   if (PROFILE) mkdirSync(profDir, { recursive: true });
-  let daemon;
+  const daemons = [];
   let listeners;
   // Whatever happens, leave no server, daemon or listener behind.
   const cleanup = () => {
-    for (const p of [daemon, listeners?.proc, mosq.server.proc, lk.server.proc]) p?.kill('SIGKILL');
+    for (const p of [...daemons.map((d) => d.proc), listeners?.proc, mosq.server.proc, lk.server.proc]) p?.kill('SIGKILL');
   };
   process.once('exit', cleanup);
   for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, () => process.exit(130));
@@ -138,15 +144,12 @@ async function main() {
 
   const client = await mqtt.connectAsync(mqttUrl, { clientId: 'bench-app' });
   const replies = new Map();
-  let onOnline;
   client.on('message', (t, p) => {
-    if (t === 'bench/bridge/state' && p.toString() === 'online') onOnline?.();
     if (!t.endsWith('/reply')) return;
     const r = JSON.parse(p.toString());
     replies.get(r.request_id)?.(r);
   });
   await client.subscribeAsync('bench/+/reply', { qos: 1 });
-  await client.subscribeAsync('bench/bridge/state', { qos: 1 });
   let rid = 0;
   const command = (device, body) => new Promise((resolve) => {
     const id = `r${rid++}`;
@@ -165,14 +168,17 @@ async function main() {
   const stamp = started.toISOString().replace(/[:.]/g, '-');
   let md = '';
   let soak;
+  const resumes = [];
   const settings = {
     step_seconds: STEP_SECONDS, content: CONTENT, song_seconds: SONG_SECONDS,
     // One setting: as before (frame_ms, queue_ms); a matrix: the lists, and each step says its own.
     ...(combos.length === 1 ? { queue_ms: combos[0].queueMs, frame_ms: combos[0].frameMs } : { frames_ms: frames, queues_ms: queues }),
     ...(BURSTS ? { bursts: BURSTS } : { steps: STEPS }),
+    ...(INSTANCE_COUNTS.length > 1 || INSTANCE_COUNTS[0] > 1 ? { instances: INSTANCE_COUNTS } : {}),
+    ...(RESUME ? { resume: true } : {}),
   };
   const writeReport = () => {
-    const report = { date: started.toISOString(), machine, settings, steps: results, ...(soak ? { soak } : {}), ...(errors.length ? { errors } : {}) };
+    const report = { date: started.toISOString(), machine, settings, steps: results, ...(soak ? { soak } : {}), ...(resumes.length ? { resumes } : {}), ...(errors.length ? { errors } : {}) };
     mkdirSync(dir, { recursive: true });
     const json = join(dir, `${stamp}.json`);
     writeFileSync(json, `${JSON.stringify(report, null, 2)}\n`);
@@ -186,27 +192,8 @@ async function main() {
    * One daemon with one audio setting: starts it, plays `steps` (a ramp, or one burst), stops it and
    * lets the listeners leave its rooms. Returns false when the ramp stopped on underruns or rooms not heard.
    */
-  const runUnit = async ({ frameMs, queueMs, steps, burst, tag, build }) => {
-    const httpPort = await stack.freeTcpPort();
-    const config = {
-      mqtt: { url: mqttUrl, baseTopic: 'bench', clientId: 'bench-daemon' },
-      livekit: { url: livekitUrl, apiKey: KEY, apiSecret: SECRET },
-      catalog: { location: catalog },
-      audio: { queueMs, frameMs },
-      sessions: { max: 1000, emptyRoomTimeoutMs: 0 },
-      http: { port: httpPort },
-      // A burst reads the daemon's `start timings` lines (debug: one per start, nothing per frame).
-      log: { level: burst ? 'debug' : 'warn' },
-    };
-    const configFile = join(work, `config-${tag}.json`);
-    writeFileSync(configFile, JSON.stringify(config));
-    const daemonUnderrunMs = async () => {
-      const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
-      const line = text.split('\n').find((l) => l.startsWith('music_bridge_underrun_seconds_total '));
-      return line ? Number(line.split(' ')[1]) * 1000 : 0;
-    };
+  const runUnit = async ({ frameMs, queueMs, steps, burst, tag, build, instances }) => {
     const startTimings = [];
-    const online = new Promise((resolve) => (onOnline = resolve));
     const nodeArgs = PROFILE ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [];
     // The daemon's environment overrides its config file: the setting under test must not be overridden
     // (other AUDIO_* variables pass, e.g. AUDIO_FADE_MS=0 to see what the click residue of a cut is).
@@ -214,31 +201,79 @@ async function main() {
     delete env.AUDIO_FRAME_MS;
     delete env.AUDIO_QUEUE_MS;
     delete env.LOG_LEVEL; // a burst needs debug for its start timings
-    daemon = spawn(process.execPath, [...nodeArgs, join(build.root, 'dist', 'cli.js'), 'start', '--config', configFile], { stdio: ['ignore', 'pipe', 'inherit'], env });
-    const exited = new Promise((r) => daemon.once('exit', r));
-    createInterface({ input: daemon.stdout }).on('line', (l) => {
-      if (/"level":"(error|warn)"/.test(l)) log('daemon:', l.slice(0, 300));
-      if (!l.includes('"start timings"')) return;
-      try {
-        startTimings.push(JSON.parse(l));
-      } catch {}
-    });
-    const up = await Promise.race([online.then(() => true), exited.then(() => false), sleep(30000).then(() => false)]);
-    if (!up) {
-      errors.push({ frame_ms: frameMs, queue_ms: queueMs, error: 'the daemon did not come online (invalid audio setting?)' });
-      log(`frames ${frameMs} ms, queue ${queueMs} ms: the daemon did not come online; skipped`);
-      daemon.kill('SIGKILL');
-      await exited;
+    delete env.MUSIC_BRIDGE_INSTANCE_ID;
+    /** Instance `k` of the unit (one unless BENCH_INSTANCES): spawned, then ready (its /readyz answers 200), or undefined. */
+    const startDaemon = async (k, resume = false) => {
+      const httpPort = await stack.freeTcpPort();
+      const config = {
+        mqtt: { url: mqttUrl, baseTopic: 'bench', clientId: 'bench-daemon' },
+        ...(instances > 1 ? { bridge: { instanceId: `bench-${k}` } } : {}),
+        livekit: { url: livekitUrl, apiKey: KEY, apiSecret: SECRET },
+        catalog: { location: catalog },
+        audio: { queueMs, frameMs },
+        // Resume only where it is measured: another unit's daemon must not pick up this one's rooms.
+        sessions: { max: 1000, emptyRoomTimeoutMs: 0, resume },
+        http: { port: httpPort },
+        // A burst reads the daemon's `start timings` lines (debug: one per start, nothing per frame).
+        log: { level: burst ? 'debug' : 'warn' },
+      };
+      const configFile = join(work, `config-${tag}-${k}${resume ? '-resume' : ''}.json`);
+      writeFileSync(configFile, JSON.stringify(config));
+      const proc = spawn(process.execPath, [...nodeArgs, join(build.root, 'dist', 'cli.js'), 'start', '--config', configFile], { stdio: ['ignore', 'pipe', 'inherit'], env });
+      const d = { proc, pid: proc.pid, httpPort, spawnedAt: Date.now(), exited: new Promise((r) => proc.once('exit', r)), gone: false };
+      void d.exited.then(() => (d.gone = true));
+      daemons.push(d);
+      createInterface({ input: proc.stdout }).on('line', (l) => {
+        if (/"level":"(error|warn)"/.test(l)) log(`daemon ${k}:`, l.slice(0, 300));
+        if (!l.includes('"start timings"')) return;
+        try {
+          startTimings.push(JSON.parse(l));
+        } catch {}
+      });
+      for (const until = Date.now() + 30000; Date.now() < until && !d.gone; await sleep(100)) {
+        const ok = await fetch(`http://127.0.0.1:${httpPort}/readyz`).then((r) => r.ok, () => false);
+        if (ok) return d;
+      }
+      proc.kill('SIGKILL');
+      await d.exited;
+      return undefined;
+    };
+    const unitDaemons = [];
+    for (let k = 0; k < instances; k++) unitDaemons.push(await startDaemon(k));
+    if (unitDaemons.some((d) => !d)) {
+      errors.push({ frame_ms: frameMs, queue_ms: queueMs, error: 'the daemon did not come up (invalid audio setting?)' });
+      log(`frames ${frameMs} ms, queue ${queueMs} ms: the daemon did not come up; skipped`);
+      for (const d of unitDaemons) d?.proc.kill('SIGKILL');
+      await Promise.all(unitDaemons.map((d) => d?.exited));
       return true;
     }
+    /** The unit's daemons together: CPU and RSS summed, and their own count of late frames. */
+    const sampleDaemons = () => {
+      const xs = unitDaemons.map((d) => sample(d.pid));
+      return { at: Date.now(), daemonCpu: xs.reduce((a, x) => a + x.daemonCpu, 0), ffmpegCpu: xs.reduce((a, x) => a + x.ffmpegCpu, 0), daemonRss: xs.reduce((a, x) => a + x.daemonRss, 0), ffmpegRss: xs.reduce((a, x) => a + x.ffmpegRss, 0), ffmpeg: xs.reduce((a, x) => a + x.ffmpeg, 0) };
+    };
+    const daemonUnderrunMs = async () => {
+      let total = 0;
+      for (const d of unitDaemons) {
+        const text = await (await fetch(`http://127.0.0.1:${d.httpPort}/metrics`)).text();
+        const line = text.split('\n').find((l) => l.startsWith('music_bridge_underrun_seconds_total '));
+        total += line ? Number(line.split(' ')[1]) * 1000 : 0;
+      }
+      return total;
+    };
     let active = 0;
     let healthy = true;
     const room = (i) => `bench-${tag}-room-${i}`;
     const device = (i) => `bench-${tag}-dev-${i}`;
     for (const target of steps) {
-      log(`${burst ? 'burst' : 'step'}: ${target} rooms (${build.name ? `${build.name}, ` : ''}frames ${frameMs} ms, queue ${queueMs} ms, ${CONTENT})`);
+      log(`${burst ? 'burst' : 'step'}: ${target} rooms (${build.name ? `${build.name}, ` : ''}${instances > 1 ? `${instances} instances, ` : ''}frames ${frameMs} ms, queue ${queueMs} ms, ${CONTENT})`);
       const fresh = [];
       for (let i = active; i < target; i++) fresh.push(i);
+      // The rooms already playing are listened to while the new ones start: does a burst of starts disturb them?
+      const playing = [...Array(active).keys()].map(room);
+      const transitionFrom = Date.now();
+      listeners.send({ stats: true });
+      await listeners.next((e) => e.ev === 'stats' && e.t >= transitionFrom, 'stats before the starts');
       // Each listener is its device, as in production: the daemon's default room policy (member) checks that.
       listeners.send({ join: fresh.map((i) => ({ room: room(i), identity: device(i) })) });
       await Promise.all(fresh.map((i) => listeners.next((e) => e.ev === 'joined' && e.room === room(i), `join ${i}`)));
@@ -265,13 +300,14 @@ async function main() {
       await sleep(2000); // let the new rooms settle before measuring
       const windowStart = Date.now();
       listeners.send({ stats: true });
-      const before = sample(daemon.pid);
+      const before = sampleDaemons();
       const othersBefore = [lk.server.proc.pid, listeners.proc.pid].map((pid) => procStat(pid).cpu);
       const underrunBefore = await daemonUnderrunMs();
-      await listeners.next((e) => e.ev === 'stats' && e.t >= windowStart, 'stats reset');
+      const transition = (await listeners.next((e) => e.ev === 'stats' && e.t >= windowStart, 'stats reset')).stats;
+      const transitionSilenceMs = playing.reduce((a, r) => a + (transition[r]?.silent ?? 0) * 10, 0);
       await sleep(STEP_SECONDS * 1000);
       const windowEnd = Date.now();
-      const after = sample(daemon.pid);
+      const after = sampleDaemons();
       const [sfuCpu, listenersCpu] = [lk.server.proc.pid, listeners.proc.pid].map((pid, k) => ((procStat(pid).cpu - othersBefore[k]) / TICK / ((after.at - before.at) / 1000)) * 100);
       const underrunAfter = await daemonUnderrunMs();
       listeners.send({ stats: true });
@@ -296,6 +332,7 @@ async function main() {
       const silentMs = Object.entries(stats).filter(([r]) => r.startsWith(`bench-${tag}-`)).reduce((a, [, s]) => a + s.silent * 10, 0);
       const step = {
         ...(build.name ? { build: build.name } : {}),
+        ...(instances > 1 ? { instances } : {}),
         frame_ms: frameMs, queue_ms: queueMs, content: CONTENT, song_seconds: SONG_SECONDS, ...(burst ? { burst: true } : {}),
         rooms: active,
         daemon_cpu_pct: round(((after.daemonCpu - before.daemonCpu) / TICK / wallS) * 100),
@@ -307,6 +344,8 @@ async function main() {
         ffmpeg_rss_mb: round(after.ffmpegRss),
         ffmpeg_processes: after.ffmpeg,
         underrun_ms_per_room_min: round(silentMs / roomMinutes),
+        // Silence heard in the rooms that were playing before this step, while its rooms started, ms per such room.
+        start_disturbance_ms_per_playing_room: playing.length ? round(transitionSilenceMs / playing.length) : null,
         daemon_underrun_ms_per_room_min: round((underrunAfter - underrunBefore) / roomMinutes),
         started_rooms: fresh.length,
         start_reply_ms_p50: pct(replyMs, 50), start_reply_ms_p95: pct(replyMs, 95),
@@ -322,7 +361,7 @@ async function main() {
       };
       step.daemon_cpu_pct_per_room = round(step.daemon_cpu_pct / active);
       const prev = results.at(-1);
-      step.rss_mb_per_added_room = prev && prev.build === step.build && prev.frame_ms === frameMs && prev.queue_ms === queueMs && !burst && active > prev.rooms ? round((step.daemon_rss_mb - prev.daemon_rss_mb) / (active - prev.rooms)) : null;
+      step.rss_mb_per_added_room = prev && prev.build === step.build && prev.instances === step.instances && prev.frame_ms === frameMs && prev.queue_ms === queueMs && !burst && active > prev.rooms ? round((step.daemon_rss_mb - prev.daemon_rss_mb) / (active - prev.rooms)) : null;
       const phases = startTimings.slice(timingsFrom);
       if (burst) {
         step.start_timings = phases.length;
@@ -357,7 +396,7 @@ async function main() {
       const rss = [];
       for (let m = 0; m <= SOAK_MINUTES; m++) {
         if (m > 0) await sleep(60000);
-        rss.push(round(sample(daemon.pid).daemonRss));
+        rss.push(round(sampleDaemons().daemonRss));
         log(`soak minute ${m}: daemon RSS ${rss.at(-1)} MB`);
       }
       const tEnd = Date.now();
@@ -376,12 +415,37 @@ async function main() {
       writeReport();
     }
 
-    // The next unit starts from an idle machine: this daemon and its rooms go.
-    daemon.kill('SIGTERM');
-    const stopped = await Promise.race([exited.then(() => true), sleep(20000).then(() => false)]);
+    if (RESUME && !burst && active > 0) {
+      // A crash and a restart: kill -9 every daemon, start them again with resume on, and time each
+      // room from the restart to the first sound of its new track (the listener's new subscription).
+      log(`resume: kill -9 and restart with ${active} rooms`);
+      for (const d of unitDaemons) d.proc.kill('SIGKILL');
+      await Promise.all(unitDaemons.map((d) => d.exited));
+      const from = listeners.events.length;
+      const t0 = Date.now();
+      unitDaemons.length = 0;
+      for (let k = 0; k < instances; k++) unitDaemons.push(await startDaemon(k, true));
+      const readyMs = Date.now() - t0;
+      const heard = await Promise.all([...Array(active).keys()].map(async (i) => {
+        const ev = await listeners.next((e) => e.ev === 'first_sound' && e.room === room(i), `resumed ${room(i)}`, 30000, from).catch(() => undefined);
+        return ev ? ev.t - t0 : null;
+      }));
+      const ms = heard.filter((x) => x !== null);
+      resumes.push({
+        ...(build.name ? { build: build.name } : {}), ...(instances > 1 ? { instances } : {}), frame_ms: frameMs, queue_ms: queueMs,
+        rooms: active, heard: ms.length, ready_ms: readyMs, heard_ms_p50: pct(ms, 50), heard_ms_p95: pct(ms, 95), heard_ms_max: ms.length ? Math.max(...ms) : null,
+        heard_within_5s: ms.filter((x) => x <= 5000).length,
+      });
+      log(JSON.stringify(resumes.at(-1)));
+      writeReport();
+    }
+
+    // The next unit starts from an idle machine: these daemons and their rooms go.
+    for (const d of unitDaemons) d.proc.kill('SIGTERM');
+    const stopped = await Promise.race([Promise.all(unitDaemons.map((d) => d.exited)).then(() => true), sleep(20000).then(() => false)]);
     if (!stopped) {
-      daemon.kill('SIGKILL');
-      await exited;
+      for (const d of unitDaemons) d.proc.kill('SIGKILL');
+      await Promise.all(unitDaemons.map((d) => d.exited));
     }
     const rooms = [...Array(active).keys()].map(room);
     const leaveFrom = listeners.events.length;
@@ -393,10 +457,12 @@ async function main() {
   let n = 0;
   for (const { frameMs, queueMs } of combos) {
     for (const build of BUILDS) {
-      if (BURSTS) {
-        for (const size of BURSTS) await runUnit({ frameMs, queueMs, steps: [size], burst: true, tag: `u${n++}`, build });
-      } else {
-        await runUnit({ frameMs, queueMs, steps: STEPS, burst: false, tag: `u${n++}`, build });
+      for (const instances of INSTANCE_COUNTS) {
+        if (BURSTS) {
+          for (const size of BURSTS) await runUnit({ frameMs, queueMs, steps: [size], burst: true, tag: `u${n++}`, build, instances });
+        } else {
+          await runUnit({ frameMs, queueMs, steps: STEPS, burst: false, tag: `u${n++}`, build, instances });
+        }
       }
     }
   }
@@ -417,9 +483,10 @@ function round(x) {
 function table(r, chart) {
   const cols = [
     ...(r.steps.some((s) => s.build) ? [['build', 'Build']] : []),
+    ...(r.steps.some((s) => s.instances) ? [['instances', 'Instances']] : []),
     ['frame_ms', 'Frame ms'], ['queue_ms', 'Queue ms'],
     ['rooms', 'Rooms'], ['daemon_cpu_pct', 'Daemon CPU %'], ['daemon_cpu_pct_per_room', 'CPU %/room'], ['daemon_rss_mb', 'Daemon RSS MB'], ['rss_mb_per_added_room', 'RSS MB/added room'],
-    ['ffmpeg_cpu_pct', 'ffmpeg CPU %'], ['ffmpeg_rss_mb', 'ffmpeg RSS MB'], ['sfu_cpu_pct', 'LiveKit CPU %'], ['listeners_cpu_pct', 'Listeners CPU %'], ['underrun_ms_per_room_min', 'Silence heard ms/room-min'], ['daemon_underrun_ms_per_room_min', 'Daemon late ms/room-min'],
+    ['ffmpeg_cpu_pct', 'ffmpeg CPU %'], ['ffmpeg_rss_mb', 'ffmpeg RSS MB'], ['sfu_cpu_pct', 'LiveKit CPU %'], ['listeners_cpu_pct', 'Listeners CPU %'], ['underrun_ms_per_room_min', 'Silence heard ms/room-min'], ['start_disturbance_ms_per_playing_room', 'Silence in playing rooms during the starts ms/room'], ['daemon_underrun_ms_per_room_min', 'Daemon late ms/room-min'],
     ['started_rooms', 'Started at once'], ['rooms_without_audio', 'Rooms not heard'], ['start_reply_ms_p50', 'Start reply p50 ms'],
     ['first_audio_ms_p50', 'First audio p50 ms'], ['first_audio_ms_p95', 'p95'], ['skip_ms_p50', 'Skip p50 ms'], ['skip_ms_p95', 'p95'],
     ['click_residue_max', 'Click residue max'], ['gap_ms_p50', 'Gap p50 ms'], ['gap_ms_max', 'Gap max ms'],
@@ -446,6 +513,9 @@ function table(r, chart) {
     `Daemon, listeners, LiveKit and Mosquitto share the machine.\n\n${chart ? `![CPU per room, silence heard and first audio against rooms](${chart})\n\n` : ''}${head}${rows}\n` +
     burstTable +
     (r.errors?.length ? `\nNot run: ${r.errors.map((e) => `frames ${e.frame_ms} ms / queue ${e.queue_ms} ms (${e.error})`).join('; ')}.\n` : '') +
+    (r.resumes ? `\nResume after kill -9 (every daemon killed, then started again; ms from the restart to each room's first sound on the new track):\n\n` +
+      `| Build | Instances | Frame ms | Queue ms | Rooms | Heard | Ready ms | Heard p50 ms | p95 | max | Heard within 5 s |\n|---|---|---|---|---|---|---|---|---|---|---|\n` +
+      r.resumes.map((x) => `| ${x.build ?? '-'} | ${x.instances ?? 1} | ${x.frame_ms} | ${x.queue_ms} | ${x.rooms} | ${x.heard} | ${x.ready_ms} | ${x.heard_ms_p50 ?? '-'} | ${x.heard_ms_p95 ?? '-'} | ${x.heard_ms_max ?? '-'} | ${x.heard_within_5s} / ${x.rooms} |`).join('\n') + '\n' : '') +
     (r.soak ? `\nSoak: ${r.soak.rooms} rooms for ${r.soak.minutes} min; daemon RSS by minute ${r.soak.daemon_rss_mb_by_minute.join(', ')} MB ` +
       `(growth after the first minute ${r.soak.rss_growth_mb_after_first_minute} MB); silence heard ${r.soak.underrun_ms_per_room_min} ms/room-min, ` +
       `daemon late ${r.soak.daemon_underrun_ms_per_room_min} ms/room-min.\n` : '');
