@@ -73,8 +73,9 @@ export function chartSvg(report) {
     if (!groups.has(name)) groups.set(name, []);
     groups.get(name).push(step);
   }
-  // A matrix has more lines than colours: the second round of colours is dashed.
-  const series = [...groups].map(([name, points], i) => ({ name, points, colour: COLOURS[i % COLOURS.length], dash: i >= COLOURS.length ? '6 3' : '' }));
+  // A matrix has more lines than colours: the second round of colours is dashed, and so is the
+  // earlier build of a before/after run.
+  const series = [...groups].map(([name, points], i) => ({ name, points, colour: COLOURS[i % COLOURS.length], dash: i >= COLOURS.length || points[0]?.build === 'before' ? '6 3' : '' }));
   const maxRooms = Math.max(1, ...report.steps.map((s) => s.rooms));
   const legendH = 18 * series.length + 10;
   const width = W * PANELS.length;

@@ -10,7 +10,7 @@
 // (bench/results), BENCH_BASELINE (a checkout of an earlier version with its dist/ built, e.g. by
 // bench/baseline.sh: every unit runs with that daemon first, then with this one, in the same run, so
 // before and after are measured side by side). Writes <stamp>.json, .md and .svg (the chart), and
-// latest.md unless a burst run. BENCH_INSTANCES (e.g. 1,2: that many daemons of one fleet per unit,
+// latest.md for a plain ramp of one setting. BENCH_INSTANCES (e.g. 1,2: that many daemons of one fleet per unit,
 // each with its instance id, CPU and RSS summed), BENCH_RESUME=1 (after a unit's last step, kill -9
 // its daemons, start them again, and time each room until it is heard again).
 import { spawn } from 'node:child_process';
@@ -185,7 +185,8 @@ async function main() {
     writeChart(json);
     md = table(report, `${stamp}.svg`);
     writeFileSync(join(dir, `${stamp}.md`), md);
-    if (!BURSTS) writeFileSync(join(dir, 'latest.md'), md);
+    // latest.md is the ramp of one audio setting, the README's table: not a burst, matrix, soak, resume or fleet.
+    if (!BURSTS && combos.length === 1 && !SOAK_MINUTES && !RESUME && INSTANCE_COUNTS.every((k) => k === 1)) writeFileSync(join(dir, 'latest.md'), md);
   };
 
   /**
