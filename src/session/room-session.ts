@@ -246,8 +246,9 @@ export class RoomSession extends EventEmitter<SessionEvents> {
     // The first song starts decoding while the room is joined, so its first frame is ready when the
     // track is published (spawning ffmpeg is off the path from the join to the first sound; for a
     // resume or handover, so is the seek). A join that fails kills it.
-    const first = resume ? (resume.paused ? undefined : { song: resume.song, ms: resume.positionMs }) : this.firstSong();
-    const early = first && this.openEarly(first.song, first.ms);
+    // A paused resume keeps its position for when it plays, but decodes nothing before then.
+    const first = resume ? { song: resume.song, ms: resume.positionMs } : this.firstSong();
+    const early = first && !resume?.paused ? this.openEarly(first.song, first.ms) : undefined;
     this.current = 'joining';
     this.emitStatus();
     const presence = await ResilientRoom.open({

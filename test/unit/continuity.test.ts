@@ -306,10 +306,14 @@ describe('resume through the registry', () => {
     expect(again.ok).toBe(true);
   });
 
-  test('a paused session resumes paused', async () => {
-    const { reg, release } = setup();
+  test('a paused session resumes paused, and plays on from the saved position when resumed', async () => {
+    const { reg, release, opened } = setup();
     await reg.resume('dev1', 'room1', point({ paused: true }), async () => undefined);
     expect(reg.status('dev1').state).toBe('paused');
+    expect(reg.status('dev1').position_ms).toBe(12_000);
+    await reg.execute('dev1', { command: { type: 'resume_music' } });
+    await flush();
+    expect(opened[0]).toEqual({ id: 'b', startMs: 12_000 });
     release();
     await reg.shutdown();
   });
