@@ -6,7 +6,7 @@ import { Daemon } from '../support/daemon';
 import { AUDIBLE_RMS, type Listener } from '../support/listener';
 import { AppClient } from '../support/mqtt-client';
 import { testScope } from '../support/scope';
-import { TEST_SONGS } from '../support/stack';
+import { stackInfo, TEST_SONGS } from '../support/stack';
 
 jest.setTimeout(150_000);
 
@@ -241,7 +241,56 @@ describe('many instances', () => {
     await app.messages.next((m) => m.topic === `${base}/bridge/info` && m.json?.sessions === 0 && instancesIn(m.json).length === 0, 'bridge/info without instances', 5000, from);
   });
 
-  test('with the shipped ACL a device can forge neither an instance, nor a probe answer, nor another device\'s saved state', async () => {
+  test('hostile reports on a broker without the ACL: garbage, a large report, a forged report of the live instance and sessions under ids that are not live leave bridge/status and bridge/info right, and the room plays on', async () => {
+    const { base, start } = fleet(scope);
+    const solo = await start('solo');
+    const app = await AppClient.connect(base);
+    scope.defer(() => app.close());
+    const device = 'aabbccddee62';
+    const listener = await scope.listen('hostile-room');
+    expect((await app.command(device, { type: 'start_continuous_music', session_id: 'hostile-room' })).ok).toBe(true);
+    await listener.hearTone(ANY, 'hostile-room playing');
+    await app.messages.next((m) => m.topic === `${base}/bridge/status` && sameOnce(devicesIn(m.json), [device]), 'bridge/status with the room', 10000);
+
+    const forgedSession = { device: 'aabbccddee63', room: 'ceo-room', state: 'playing', seq: 1e9 };
+    const hostile: Array<[string, string]> = [
+      [`${base}/bridge/instances/ghost/status`, JSON.stringify({ sessions: [forgedSession, { device: '../../etc' }, 7, null] })],
+      [`${base}/bridge/instances/ghost/info`, JSON.stringify({ version: 'v'.repeat(10_000), sessions: -5 })],
+      [`${base}/bridge/instances/solo/status`, JSON.stringify({ instance: 'solo', sessions: [forgedSession], count: 1 })],
+      [`${base}/bridge/instances/ghost2/info`, 'not json at all {'],
+      [`${base}/bridge/instances/solo/info`, JSON.stringify({ sessions: 1e12, version: { nested: true } })],
+      [`${base}/bridge/instances/${'x'.repeat(300)}/status`, JSON.stringify({ sessions: [forgedSession] })],
+      // As large as the shipped broker takes (max_packet_size 256 KiB refuses more before the bridge sees it).
+      [`${base}/bridge/instances/huge/status`, `{"sessions":[${'{"device":"aabbccddee64"},'.repeat(9_500)}{}]}`],
+    ];
+    const hostileTopics = hostile.map(([t]) => t);
+    const evil = await mqtt.connectAsync(stackInfo().mqttUrl, { clientId: `evil-${randomBytes(4).toString('hex')}`, protocolVersion: 5, reconnectPeriod: 0 });
+    scope.defer(async () => {
+      // Retained garbage would outlive the test on the shared broker.
+      if (evil.connected) for (const t of hostileTopics) await evil.publishAsync(t, '', { qos: 1, retain: true });
+      await evil.endAsync(true);
+    });
+    for (const [topic, payload] of hostile) await evil.publishAsync(topic, payload, { qos: 1, retain: true });
+
+    // The writer read them: the reports of ids that are not live are cleared at once.
+    for (const t of [`${base}/bridge/instances/ghost/status`, `${base}/bridge/instances/ghost/info`, `${base}/bridge/instances/ghost2/info`, `${base}/bridge/instances/huge/status`]) {
+      await app.messages.next((m) => m.topic === t && m.text === '', `${t.slice(base.length)} cleared`, 10000);
+    }
+    // Any change makes the instance publish its reports and the aggregate again.
+    const from = app.messages.items.length;
+    expect((await app.command(device, { type: 'set_volume', volume: 60 })).ok).toBe(true);
+    const status = await app.messages.next((m) => m.topic === `${base}/bridge/status` && m.json?.count === 1, 'bridge/status after the hostile reports', 10000, from);
+    expect(devicesIn(status.json)).toEqual([device]);
+    const info = await app.messages.next((m) => m.topic === `${base}/bridge/info` && m.json?.sessions === 1, 'bridge/info after the hostile reports', 10000, from);
+    expect(instancesIn(info.json)).toEqual(['solo']);
+    await app.messages.next((m) => m.topic === `${base}/bridge/instances/solo/status` && sameOnce(devicesIn(m.json), [device]), 'solo\'s own report written again', 10000, from);
+    // Still up, still playing.
+    expect(solo.proc.exitCode).toBeNull();
+    const heardFrom = listener.mark;
+    await listener.hearTone(ANY, 'hostile-room still playing', heardFrom);
+  });
+
+  test('with the shipped ACL a device can forge neither an instance, nor a probe answer, nor an instance\'s report, nor another device\'s saved state', async () => {
     const users: Record<string, string> = { 'music-bridge': 'bridge-pw', aabbccddee71: 'pw-71' };
     const broker = await startAclBroker(users);
     scope.defer(() => broker.stop());
@@ -252,6 +301,8 @@ describe('many instances', () => {
     const refused = /Not authorized/;
     await expect(forger.publishAsync('music-bridge/bridge/instances/evil', JSON.stringify({ state: 'online', token: 'x' }), { qos: 1, retain: true })).rejects.toThrow(refused);
     await expect(forger.publishAsync('music-bridge/bridge/instances/acl-one/probe', JSON.stringify({ type: 'alive', token: 'x' }), { qos: 1 })).rejects.toThrow(refused);
+    await expect(forger.publishAsync('music-bridge/bridge/instances/acl-one/status', JSON.stringify({ sessions: [] }), { qos: 1, retain: true })).rejects.toThrow(refused);
+    await expect(forger.publishAsync('music-bridge/bridge/instances/evil/info', JSON.stringify({ sessions: 9 }), { qos: 1, retain: true })).rejects.toThrow(refused);
     const forged = { device: 'aabbccddee72', state: 'playing', room: 'ceo-room', song: { id: 'english/pop-one' }, position_ms: 0, volume: 100, updated_at: new Date().toISOString() };
     await expect(forger.publishAsync('music-bridge/aabbccddee72/status', JSON.stringify(forged), { qos: 1, retain: true })).rejects.toThrow(refused);
     await expect(forger.publishAsync('music-bridge/aabbccddee71/status', JSON.stringify({ ...forged, device: 'aabbccddee71' }), { qos: 1, retain: true })).rejects.toThrow(refused);
