@@ -119,7 +119,7 @@ export const schema = {
     audioBitrate: { doc: 'Opus bitrate of the published track, bits/s (music needs more than speech).', format: intInRange(16000, 510000), default: 96000, env: 'LIVEKIT_AUDIO_BITRATE' },
     connectTimeoutMs: { doc: 'Give up joining a room after this long.', format: intInRange(1000, 120000), default: 15000, env: 'LIVEKIT_CONNECT_TIMEOUT_MS' },
     maxJoinsInFlight: {
-      doc: 'Most room joins in flight at once in this process; further joins (starts, resumes, rejoins after a LiveKit restart) wait for a slot. Joins share the CPU and rtc-node\'s one signalling thread: all at once, they all finish late together; a few at a time, they finish in turn at the same throughput. 25 starts at once on 2 cores, first sound p50 / p95: about 3.1-3.5 / 3.1-3.6 s with 32 in flight, 1.9-2.1 / 2.9-3.3 s with 4 (docs/performance.md). A join that hangs holds its slot at most livekit.connectTimeoutMs.',
+      doc: 'Most room joins in flight at once in this process; further joins (starts, resumes, rejoins after a LiveKit restart) wait for a slot. Joins share the CPU and rtc-node\'s one signalling thread: all at once, they all finish late together; a few at a time, they finish in turn at the same throughput. 25 starts at once on 2 cores, first sound p50 / p95: about 3.1-3.5 / 3.1-3.6 s with 32 in flight, 1.9-2.1 / 2.9-3.3 s with 4 (docs/performance.md). A join that hangs holds its slot at most livekit.connectTimeoutMs. With LiveKit across a network, where a join waits on round trips rather than on the CPU, more may pay: measure with the bench.',
       format: intInRange(1, 1000),
       default: 4,
       env: 'LIVEKIT_MAX_JOINS_IN_FLIGHT',
