@@ -98,6 +98,8 @@ export class ControlPlane {
   private readonly throttled: ThrottledLog;
   private inFlight = 0;
   private sweepTimer: NodeJS.Timeout | undefined;
+  /** The info report last published: an unchanged one is not sent again on every status change. */
+  private lastInfoPayload: string | undefined;
 
   constructor(
     private readonly opts: ControlPlaneOptions,
@@ -115,7 +117,7 @@ export class ControlPlane {
     this.throttled = new ThrottledLog(log, 10_000, now);
     registry.on('status', (s) => {
       this.publishStatus(s);
-      this.publishReports();
+      this.publishReports(false);
     });
   }
 
@@ -230,8 +232,8 @@ export class ControlPlane {
       client.unsubscribe(this.topics.statusFilter);
     }
     this.publish(this.topics.availability, 'online', true);
-    this.opts.fleet?.connect({ publish: (topic, payload) => this.publish(topic, payload, true), republishOwn: () => this.publishReports() });
-    this.publishReports();
+    this.opts.fleet?.connect({ publish: (topic, payload) => this.publish(topic, payload, true), republishOwn: () => this.publishReports(true) });
+    this.publishReports(true);
     // After a broker restart without persistence the retained statuses are gone; put them back
     // (not those of devices idle past the TTL: they were cleared on purpose).
     for (const s of this.registry.statuses()) if (s.room !== null || this.statusExpiry.current(s.device)) this.publishStatus(s);
@@ -336,16 +338,20 @@ export class ControlPlane {
   /**
    * This process's info and its active sessions, retained, so a dashboard sees the fleet at once:
    * on its own `bridge/instances/<id>/info|status` when in a fleet (the fleet view aggregates them
-   * into `bridge/info|status`), else on those two directly.
+   * into `bridge/info|status`), else on those two directly. Every status change republishes the
+   * sessions; the info (config and all) only when it changed, unless `always` (a connect, a report
+   * cleared by a writer).
    */
-  private publishReports(): void {
+  private publishReports(always: boolean): void {
     const sessions = this.registry.statuses().filter((s) => s.room !== null && s.state !== 'idle');
     const info = this.opts.info();
     const fleet = this.opts.fleet;
     const instance = fleet ? { instance: fleet.me } : {};
     const infoTopic = fleet ? this.topics.instanceReport(fleet.me, 'info') : this.topics.info;
     const statusTopic = fleet ? this.topics.instanceReport(fleet.me, 'status') : this.topics.bridgeStatus;
-    this.publish(infoTopic, JSON.stringify({ ...info, ...instance, sessions: this.registry.size }), true);
+    const infoPayload = JSON.stringify({ ...info, ...instance, sessions: this.registry.size });
+    if (always || infoPayload !== this.lastInfoPayload) this.publish(infoTopic, infoPayload, true);
+    this.lastInfoPayload = infoPayload;
     this.publish(statusTopic, JSON.stringify({ ...instance, sessions, count: sessions.length, updated_at: new Date().toISOString() }), true);
     fleet?.own(sessions, this.registry.size, info);
   }
