@@ -136,8 +136,7 @@ export class RoomSession extends EventEmitter<SessionEvents> {
   private ending: Promise<void> | undefined;
   // Continuity (src/session/session-state.ts): status sequence, resume in progress, position refresh.
   private seq: number;
-  private resuming = false;
-  /** A resume's saved point until its player exists: what the status says meanwhile, so a shutdown during the resume keeps it resumable. */
+  /** A resume in progress: its saved point, which the status says until the player exists (a shutdown meanwhile keeps it resumable). */
   private pendingResume: ResumePoint | undefined;
   private positionTimer: NodeJS.Timeout | undefined;
   /** Lowers the music while others speak; on for the device unless set_ducking turned it off. */
@@ -201,7 +200,7 @@ export class RoomSession extends EventEmitter<SessionEvents> {
       device: this.deps.device,
       room: this.deps.room,
       // While the LiveKit connection is re-established, that is shown instead of the playback state.
-      state: this.presence?.reconnecting && this.machine.active ? 'reconnecting' : this.player?.degradedCause && this.machine.state === 'playing' ? 'degraded' : sessionState(this.machine.state, this.resuming),
+      state: this.presence?.reconnecting && this.machine.active ? 'reconnecting' : this.player?.degradedCause && this.machine.state === 'playing' ? 'degraded' : sessionState(this.machine.state, this.pendingResume !== undefined),
       song: pending ? songInfo(pending.song, this.deps.durationOf?.(pending.song)) : songInfo(this.song, this.song && this.deps.durationOf?.(this.song)),
       volume: this.player?.volume ?? pending?.volume ?? 100,
       queue_length: this.machine.playlist?.queueLength ?? 0,
@@ -238,7 +237,6 @@ export class RoomSession extends EventEmitter<SessionEvents> {
     startTimings.begin(this.deps.room, receivedAt);
     startTimings.mark(this.deps.room, 'room_check');
     if (resume) {
-      this.resuming = true;
       this.pendingResume = resume;
       this.machine.playlist!.restore(resume.song, resume.upcoming, resume.history);
       if (resume.paused) this.machine.dispatch({ type: 'pause' });
@@ -320,7 +318,7 @@ export class RoomSession extends EventEmitter<SessionEvents> {
     this.current = 'running';
     player.start();
     this.song = this.machine.dispatch({ type: 'started' }).song;
-    this.resuming = false;
+    this.pendingResume = undefined;
     this.watchPosition();
     this.emitStatus();
 
