@@ -2,6 +2,7 @@ import { dispose } from '@livekit/rtc-node';
 import { randomInt } from 'node:crypto';
 import { probeFfmpeg, resolveFfmpegPath, type FfmpegInfo } from './audio/ffmpeg-path';
 import { SongDecoder, type DecoderOptions } from './audio/decoder';
+import { DirectLauncher, type Launcher } from './audio/launcher';
 import type { MediaPolicy } from './audio/media-input';
 import { DUCK_RAMPS } from './audio/ducker';
 import { LOUDNESS_MEASURE_TIMEOUT_MS, LoudnessCache, LoudnessNormaliser, measureLoudness } from './audio/loudness';
@@ -70,9 +71,11 @@ export function createApp(config: AppConfig, redacted: Record<string, unknown>, 
   const media: MediaPolicy = { root: config.audio.mediaRoot || defaultMediaRoot(config.catalog.location, config.catalog.mediaBaseUrl) };
   let ffmpeg: FfmpegInfo | undefined;
   let fallback: Fallback | undefined;
+  // Every ffmpeg (decoders, loudness) is started through one launcher.
+  const launcher: Launcher = new DirectLauncher(ffmpegPath);
   const decoderOptions = (policy: MediaPolicy): DecoderOptions => ({
     format,
-    ffmpegPath,
+    launcher,
     readAheadMs: config.audio.readAheadMs,
     stallMs: config.audio.stallMs,
     networkTimeoutMs: config.audio.networkTimeoutMs,

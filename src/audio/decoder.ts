@@ -1,13 +1,14 @@
-import ffmpeg from 'fluent-ffmpeg';
-import type { ChildProcess } from 'node:child_process';
 import { type Readable, Transform } from 'node:stream';
+import { finished as streamFinished } from 'node:stream/promises';
 import { classifyFfmpegFailure, SongFailure } from './failure';
+import type { LaunchedProcess, Launcher } from './launcher';
 import { resolveMediaInput, type MediaInput, type MediaPolicy } from './media-input';
 import { bytesPerMs, type PcmFormat } from './pcm-format';
 
 export interface DecoderOptions {
   format: PcmFormat;
-  ffmpegPath: string;
+  /** Runs ffmpeg (the configured binary). */
+  launcher: Launcher;
   /** Decoded audio held ahead of playback; ffmpeg blocks (pipe back-pressure) beyond it. */
   readAheadMs: number;
   /** No bytes for this long while the consumer is starved means the source is stalled. */
@@ -36,12 +37,13 @@ export class SongDecoder {
   readonly finished: Promise<void>;
   /** Resolves when no ffmpeg process of this decoder runs any more (or none was ever started). */
   readonly exited: Promise<void>;
-  private readonly command: ffmpeg.FfmpegCommand;
-  private process: ChildProcess | undefined;
+  private process: LaunchedProcess | undefined;
   private ended = false;
   private killedReason: SongFailure | undefined;
   private stallTimer: NodeJS.Timeout | undefined;
   private lastData = Date.now();
+  /** Why ffmpeg could not be started, when it could not. */
+  private startFailure = '';
 
   constructor(readonly url: string, private readonly opts: DecoderOptions) {
     const highWaterMark = Math.max(64 * 1024, Math.round(bytesPerMs(opts.format) * opts.readAheadMs));
@@ -56,48 +58,54 @@ export class SongDecoder {
     });
     this.output = out;
     const input = resolveMediaInput(url, opts.media);
-    this.command = ffmpeg(input.input)
-      .setFfmpegPath(opts.ffmpegPath)
-      .inputOptions(inputOptions(input, opts))
-      .noVideo()
-      .audioCodec('pcm_s16le')
-      .audioChannels(opts.format.channels)
-      .audioFrequency(opts.format.sampleRate)
-      .format('s16le');
-
-    // fluent-ffmpeg spawns asynchronously (after probing capabilities) and its kill() is a no-op
-    // before that: a decoder killed early (rapid skips) must kill its process as soon as it exists.
-    let exited: () => void = () => undefined;
-    this.exited = new Promise<void>((resolve) => (exited = resolve));
-    this.command.on('start', () => {
-      const proc = (this.command as unknown as { ffmpegProc?: ChildProcess }).ffmpegProc;
-      this.process = proc;
-      if (!proc || proc.exitCode !== null || proc.signalCode !== null) return exited();
-      proc.once('exit', () => exited());
-      if (this.killedReason !== undefined) proc.kill('SIGKILL');
-    });
-    this.finished = new Promise<void>((resolve, reject) => {
-      this.command.on('end', () => {
-        this.settle();
-        if (!this.process) exited();
-        resolve();
-      });
-      this.command.on('error', (err: Error, _stdout: string | null, stderr: string | null) => {
-        this.settle();
-        // The pipe ends `out` when ffmpeg's stdout closes, after the audio still in flight; ending it
-        // here too would turn that audio into a 'write after end' error. Only a process that never
-        // started has no pipe to end it.
-        if (!this.process) {
-          exited(); // never spawned (bad binary, probe failure)
-          out.end();
-        }
-        reject(this.killedReason ?? classifyFfmpegFailure(stderr ?? '', err.message));
-      });
-    });
+    const args = [...inputOptions(input, opts), '-i', input.input, '-vn', '-acodec', 'pcm_s16le', '-ac', String(opts.format.channels), '-ar', String(opts.format.sampleRate), '-f', 's16le', 'pipe:1'];
+    const run = this.run(opts.launcher, args, out);
+    this.exited = run.then(
+      (p) => p?.exit.then(() => undefined),
+      () => undefined,
+    );
+    this.finished = run.then((p) => this.decode(p, out));
     // The player may abandon a decoder without awaiting it (skip); never leave an unhandled rejection.
     this.finished.catch(() => undefined);
-    this.command.pipe(out, { end: true });
     this.watchForStall(out);
+  }
+
+  /** Starts ffmpeg; undefined when it could not start (`out` is ended then, and `finished` rejects). */
+  private async run(launcher: Launcher, args: string[], out: Transform): Promise<LaunchedProcess | undefined> {
+    try {
+      const proc = await launcher.launch(args);
+      this.process = proc;
+      // Killed while it was being started (rapid skips): it ends as soon as it exists.
+      if (this.killedReason !== undefined) {
+        proc.kill();
+        proc.stdout.destroy();
+      }
+      return proc;
+    } catch (err) {
+      this.startFailure = err instanceof Error ? err.message : String(err);
+      out.end();
+      return undefined;
+    }
+  }
+
+  /** Pipes ffmpeg's PCM into `out`; resolves when it all arrived and ffmpeg exited with 0. */
+  private async decode(proc: LaunchedProcess | undefined, out: Transform): Promise<void> {
+    if (!proc) {
+      this.settle();
+      throw this.killedReason ?? classifyFfmpegFailure('', this.startFailure);
+    }
+    // Also when the pipe was closed before this (a decoder killed while ffmpeg was being started).
+    const drained = streamFinished(proc.stdout).catch(() => undefined);
+    // `out` ends when ffmpeg's stdout does, after the audio still in flight.
+    proc.stdout.pipe(out, { end: true });
+    const [exit] = await Promise.all([proc.exit, drained]);
+    // A pipe closed without an end (the spawner gone) does not end `out`: what was decoded still plays, then the song ends.
+    if (!out.writableEnded && !out.destroyed) out.end();
+    this.settle();
+    if (this.killedReason !== undefined) throw this.killedReason;
+    if (exit.code === 0) return;
+    const message = exit.signal ? `ffmpeg was killed with signal ${exit.signal}` : `ffmpeg exited with code ${exit.code}`;
+    throw classifyFfmpegFailure(exit.stderr, message);
   }
 
   /** Ends ffmpeg now. Safe to call more than once and after it finished. */
@@ -109,7 +117,8 @@ export class SongDecoder {
     if (this.ended || this.killedReason !== undefined) return;
     this.killedReason = failure;
     if (this.stallTimer) clearInterval(this.stallTimer);
-    this.process?.kill('SIGKILL');
+    this.process?.kill();
+    this.process?.stdout.destroy();
     this.output.destroy();
   }
 

@@ -42,7 +42,7 @@ const CAUSES: ReadonlyArray<[RegExp, string, FailureKind]> = [
 ];
 
 /**
- * Classifies a failed ffmpeg run from its stderr (`stderr`) and fluent-ffmpeg's error message. An
+ * Classifies a failed ffmpeg run from its stderr (`stderr`) and how it ended (`message`: its exit code or signal). An
  * HTTP status wins (5xx, 408 and 429 mean the source is down or overloaded; other 4xx: this song).
  */
 export function classifyFfmpegFailure(stderr: string, message: string): SongFailure {

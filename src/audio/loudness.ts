@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { LOUDNESS_RANGE, type Song } from '../catalog/song';
 import type { Logger } from '../ops/logger';
 import { inputOptions, type DecoderOptions } from './decoder';
+import type { LaunchedProcess } from './launcher';
 import { resolveMediaInput } from './media-input';
 
 /** What is known of a song's loudness: integrated (LUFS) and, when measured, its true peak (dBTP). */
@@ -62,7 +62,7 @@ export function parseDurationMs(stderr: string): number | undefined {
  * whole song once, as fast as it can), under the same URL checks and input options as playback.
  * Rejects on failure or after `timeoutMs`; the child is killed then.
  */
-export function measureLoudness(song: Song, opts: Pick<DecoderOptions, 'ffmpegPath' | 'media' | 'networkTimeoutMs' | 'maxRedirects'>, timeoutMs: number, signal?: AbortSignal): Promise<Loudness> {
+export function measureLoudness(song: Song, opts: Pick<DecoderOptions, 'launcher' | 'media' | 'networkTimeoutMs' | 'maxRedirects'>, timeoutMs: number, signal?: AbortSignal): Promise<Loudness> {
   return new Promise((resolve, reject) => {
     let input;
     try {
@@ -72,23 +72,34 @@ export function measureLoudness(song: Song, opts: Pick<DecoderOptions, 'ffmpegPa
       return;
     }
     const args = [...inputOptions(input, opts), '-i', input.input, '-vn', '-af', 'ebur128=peak=true', '-f', 'null', '-'];
-    const child = spawn(opts.ffmpegPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let tail = '';
-    child.stderr.on('data', (d: Buffer) => (tail = (tail + d.toString()).slice(-8000)));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    const onAbort = () => child.kill('SIGKILL');
-    signal?.addEventListener('abort', onAbort, { once: true });
-    child.once('close', () => signal?.removeEventListener('abort', onAbort));
-    child.once('error', (err) => {
+    let child: LaunchedProcess | undefined;
+    let killed = false;
+    const kill = (): void => {
+      killed = true;
+      child?.kill();
+    };
+    const timer = setTimeout(kill, timeoutMs);
+    signal?.addEventListener('abort', kill, { once: true });
+    const done = (): void => {
       clearTimeout(timer);
-      reject(new Error(`ffmpeg could not start: ${err.message}`));
-    });
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      const found = code === 0 ? parseEbur128Summary(tail) : undefined;
-      if (found) resolve(found);
-      else reject(new Error(code === null ? 'timed out or killed' : `no loudness (ffmpeg exit ${code})`));
-    });
+      signal?.removeEventListener('abort', kill);
+    };
+    opts.launcher.launch(args).then(
+      async (proc) => {
+        child = proc;
+        if (killed) proc.kill();
+        proc.stdout.resume();
+        const exit = await proc.exit;
+        done();
+        const found = exit.code === 0 ? parseEbur128Summary(exit.stderr) : undefined;
+        if (found) resolve(found);
+        else reject(new Error(exit.code === null ? 'timed out or killed' : `no loudness (ffmpeg exit ${exit.code})`));
+      },
+      (err: Error) => {
+        done();
+        reject(err);
+      },
+    );
   });
 }
 

@@ -98,7 +98,7 @@ describe('song sources: signed URLs and local files (real daemon, LiveKit and li
     const outside = watchProcesses(() =>
       ffmpegChildren(daemon.pid).filter((pid) => {
         const argv = safeCmdline(pid);
-        if (argv.includes('\0-i\0')) cmdlines.set(pid, argv); // decoders, not fluent-ffmpeg's capability probes
+        if (argv.includes('\0-i\0')) cmdlines.set(pid, argv); // decoders, not the start-up version probe
         return /\/etc\/(passwd|hosts)/.test(argv);
       }),
     );
