@@ -276,7 +276,9 @@ export class RoomSession extends EventEmitter<SessionEvents> {
       this.applyDucking();
     });
 
-    const player = new Player(this.machine.playlist!, presence.sink, startTimings.marking(this.deps.room, 'decoder', this.deps.openDecoder), {
+    // `decoder` times the first song's decoder only when it was not opened early (a prefetch is not it).
+    const openDecoder = early ? this.deps.openDecoder : startTimings.marking(this.deps.room, 'decoder', this.deps.openDecoder);
+    const player = new Player(this.machine.playlist!, presence.sink, openDecoder, {
       frameSamples: this.deps.frameSamples,
       channels: this.deps.channels,
       fadeSamples: this.deps.fadeSamples,
