@@ -73,21 +73,36 @@ function rssMb(pid) {
   const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : 0;
 }
-function children(pid) {
+/** Processes whose parent is one of `pids`, with their CPU and RSS. */
+function childrenOf(pids) {
   const out = [];
   for (const e of readdirSync('/proc')) {
     if (!/^\d+$/.test(e)) continue;
     try {
       const st = procStat(Number(e));
-      if (st.ppid === pid && st.comm === 'ffmpeg') out.push({ pid: Number(e), ...st, rss: rssMb(Number(e)) });
+      if (pids.includes(st.ppid)) out.push({ pid: Number(e), ...st, rss: rssMb(Number(e)) });
     } catch {}
   }
   return out;
 }
+/**
+ * One daemon's CPU and RSS, with its ffmpeg spawner's counted in (a process of the daemon's own),
+ * and its ffmpeg processes' (started by the daemon or by the spawner) beside them.
+ */
 function sample(pid) {
   const d = procStat(pid);
-  const kids = children(pid);
-  return { at: Date.now(), daemonCpu: d.cpu, ffmpegCpu: d.childCpu + kids.reduce((a, k) => a + k.cpu, 0), daemonRss: rssMb(pid), ffmpegRss: kids.reduce((a, k) => a + k.rss, 0), ffmpeg: kids.length };
+  const spawners = childrenOf([pid]).filter((k) => k.comm.startsWith('music-bridge-sp'));
+  const kids = childrenOf([pid, ...spawners.map((k) => k.pid)]).filter((k) => k.comm === 'ffmpeg');
+  const sum = (xs, f) => xs.reduce((a, x) => a + f(x), 0);
+  return {
+    at: Date.now(),
+    daemonCpu: d.cpu + sum(spawners, (k) => k.cpu),
+    ffmpegCpu: d.childCpu + sum(spawners, (k) => k.childCpu) + sum(kids, (k) => k.cpu),
+    daemonRss: rssMb(pid) + sum(spawners, (k) => k.rss),
+    spawnerRss: sum(spawners, (k) => k.rss),
+    ffmpegRss: sum(kids, (k) => k.rss),
+    ffmpeg: kids.length,
+  };
 }
 
 /** JSON-lines child process with an event queue. */
@@ -251,7 +266,7 @@ async function main() {
     /** The unit's daemons together: CPU and RSS summed, and their own count of late frames. */
     const sampleDaemons = () => {
       const xs = unitDaemons.map((d) => sample(d.pid));
-      return { at: Date.now(), daemonCpu: xs.reduce((a, x) => a + x.daemonCpu, 0), ffmpegCpu: xs.reduce((a, x) => a + x.ffmpegCpu, 0), daemonRss: xs.reduce((a, x) => a + x.daemonRss, 0), ffmpegRss: xs.reduce((a, x) => a + x.ffmpegRss, 0), ffmpeg: xs.reduce((a, x) => a + x.ffmpeg, 0) };
+      return { at: Date.now(), daemonCpu: xs.reduce((a, x) => a + x.daemonCpu, 0), ffmpegCpu: xs.reduce((a, x) => a + x.ffmpegCpu, 0), daemonRss: xs.reduce((a, x) => a + x.daemonRss, 0), spawnerRss: xs.reduce((a, x) => a + x.spawnerRss, 0), ffmpegRss: xs.reduce((a, x) => a + x.ffmpegRss, 0), ffmpeg: xs.reduce((a, x) => a + x.ffmpeg, 0) };
     };
     const daemonUnderrunMs = async () => {
       let total = 0;
@@ -341,6 +356,8 @@ async function main() {
         sfu_cpu_pct: round(sfuCpu),
         listeners_cpu_pct: round(listenersCpu),
         daemon_rss_mb: round(after.daemonRss),
+        // Of which the ffmpeg spawner's (a helper process of the daemon's; 0 for a build without it).
+        spawner_rss_mb: round(after.spawnerRss),
         ffmpeg_cpu_pct: round(((after.ffmpegCpu - before.ffmpegCpu) / TICK / wallS) * 100),
         ffmpeg_rss_mb: round(after.ffmpegRss),
         ffmpeg_processes: after.ffmpeg,

@@ -3,6 +3,7 @@ import { randomInt } from 'node:crypto';
 import { probeFfmpeg, resolveFfmpegPath, type FfmpegInfo } from './audio/ffmpeg-path';
 import { SongDecoder, type DecoderOptions } from './audio/decoder';
 import { DirectLauncher, type Launcher } from './audio/launcher';
+import { Spawner } from './audio/spawner';
 import type { MediaPolicy } from './audio/media-input';
 import { DUCK_RAMPS } from './audio/ducker';
 import { LOUDNESS_MEASURE_TIMEOUT_MS, LoudnessCache, LoudnessNormaliser, measureLoudness } from './audio/loudness';
@@ -53,6 +54,8 @@ const SHUTDOWN_CONTROL_MS = 700;
 const SHUTDOWN_JOINS_MS = 1200;
 const SHUTDOWN_HTTP_MS = 300;
 const SHUTDOWN_LIVEKIT_MS = 300;
+/** The ffmpeg spawner ends when told (it has nothing left to do by then), in parallel with the control plane; killed after this. */
+const SHUTDOWN_SPAWNER_MS = 300;
 const SHUTDOWN_PRESENCE_MS = 300;
 
 /** Wires the one-way flow: MQTT command → session → player → audio → LiveKit. */
@@ -71,8 +74,9 @@ export function createApp(config: AppConfig, redacted: Record<string, unknown>, 
   const media: MediaPolicy = { root: config.audio.mediaRoot || defaultMediaRoot(config.catalog.location, config.catalog.mediaBaseUrl) };
   let ffmpeg: FfmpegInfo | undefined;
   let fallback: Fallback | undefined;
-  // Every ffmpeg (decoders, loudness) is started through one launcher.
-  const launcher: Launcher = new DirectLauncher(ffmpegPath);
+  // Every ffmpeg (decoders, loudness) is started through one launcher: the spawner process by default.
+  const spawner = config.audio.ffmpegLauncher === 'spawner' ? new Spawner({ ffmpegPath, log }) : undefined;
+  const launcher: Launcher = spawner ?? new DirectLauncher(ffmpegPath);
   const decoderOptions = (policy: MediaPolicy): DecoderOptions => ({
     format,
     launcher,
@@ -212,6 +216,7 @@ export function createApp(config: AppConfig, redacted: Record<string, unknown>, 
     async start() {
       await catalog.start();
       ffmpeg = await probeFfmpeg(ffmpegPath);
+      spawner?.start();
       log.info('ffmpeg', { path: ffmpeg.path, version: ffmpeg.version, maxRedirects: ffmpeg.maxRedirects, mediaRoot: media.root ?? null });
       loudness?.prepare(catalog.current.all());
       if (config.catalog.fallback) {
@@ -232,7 +237,12 @@ export function createApp(config: AppConfig, redacted: Record<string, unknown>, 
         await continuity.drain();
         await registry.shutdown('bridge shutting down');
         // Joins given up on may still complete: leave those rooms before the FFI goes away.
-        await Promise.all([settleWithin(control.stop(), SHUTDOWN_CONTROL_MS, 'stopping the control plane', warn), settleAbandonedJoins(SHUTDOWN_JOINS_MS)]);
+        // Every decoder is gone with the sessions; the spawner kills any straggler as it ends.
+        await Promise.all([
+          settleWithin(control.stop(), SHUTDOWN_CONTROL_MS, 'stopping the control plane', warn),
+          settleAbandonedJoins(SHUTDOWN_JOINS_MS),
+          spawner && settleWithin(spawner.stop(SHUTDOWN_SPAWNER_MS), SHUTDOWN_SPAWNER_MS + 100, 'ending the ffmpeg spawner', warn),
+        ]);
         await settleWithin(continuity.stop(), SHUTDOWN_PRESENCE_MS, 'saying this instance is offline', warn);
         webConsole?.close();
         if (http) await settleWithin(http.stop(), SHUTDOWN_HTTP_MS, 'stopping the ops endpoint', warn);

@@ -33,16 +33,25 @@ export function toneCatalog(name: string, songs: ToneSpec[]): Promise<string> {
   return generateToneCatalog(dir, songs, installer.path);
 }
 
-/** Live (not zombie) ffmpeg processes whose parent is `pid`, read from /proc. */
+/** Live (not zombie) ffmpeg processes started by the daemon `pid`: its children, or its ffmpeg spawner's. */
 export function ffmpegChildren(pid: number): number[] {
-  const found: number[] = [];
+  const procs = new Map<number, { ppid: number; comm: string; state: string }>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
       const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(ppid) === pid && state !== 'Z' && (comm === 'ffmpeg' || isFfmpeg(entry))) found.push(Number(entry));
+      procs.set(Number(entry), { ppid: Number(ppid), comm, state: state ?? '' });
+    } catch {
+      /* ended meanwhile */
+    }
+  }
+  const parents = new Set([pid, ...[...procs].filter(([, p]) => p.ppid === pid && p.comm.startsWith('music-bridge-sp')).map(([child]) => child)]);
+  const found: number[] = [];
+  for (const [child, p] of procs) {
+    try {
+      if (parents.has(p.ppid) && p.state !== 'Z' && (p.comm === 'ffmpeg' || isFfmpeg(String(child)))) found.push(child);
     } catch {
       /* ended meanwhile */
     }

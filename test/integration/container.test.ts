@@ -59,7 +59,7 @@ describeDocker('the container image (real Docker, real stack)', () => {
       HTTP_PORT: String(httpPort),
       HTTP_CONSOLE: 'true',
     };
-    const args = ['run', '-d', '--rm', '--name', name, '--network', 'host', '-v', `${catalogDir}:/catalog:ro`, ...Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]), IMAGE];
+    const args = ['run', '-d', '--init', '--rm', '--name', name, '--network', 'host', '-v', `${catalogDir}:/catalog:ro`, ...Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]), IMAGE];
     await run('docker', args);
     scope.defer(() => run('docker', ['rm', '-f', name]).catch(() => undefined));
 
