@@ -33,8 +33,8 @@ export function toneCatalog(name: string, songs: ToneSpec[]): Promise<string> {
   return generateToneCatalog(dir, songs, installer.path);
 }
 
-/** Live (not zombie) ffmpeg processes started by the daemon `pid`: its children, or its ffmpeg spawner's. */
-export function ffmpegChildren(pid: number): number[] {
+/** Every process now, from /proc: its parent, its name and its state (Z: a zombie). */
+export function processTable(): Map<number, { ppid: number; comm: string; state: string }> {
   const procs = new Map<number, { ppid: number; comm: string; state: string }>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
@@ -47,7 +47,19 @@ export function ffmpegChildren(pid: number): number[] {
       /* ended meanwhile */
     }
   }
-  const parents = new Set([pid, ...[...procs].filter(([, p]) => p.ppid === pid && p.comm.startsWith('music-bridge-sp')).map(([child]) => child)]);
+  return procs;
+}
+
+/** The daemon `pid`'s ffmpeg spawner process, if it runs. */
+export function spawnerOf(pid: number, procs = processTable()): number | undefined {
+  return [...procs].find(([, p]) => p.ppid === pid && p.state !== 'Z' && p.comm.startsWith('music-bridge-sp'))?.[0];
+}
+
+/** Live (not zombie) ffmpeg processes started by the daemon `pid`: its children, or its ffmpeg spawner's. */
+export function ffmpegChildren(pid: number): number[] {
+  const procs = processTable();
+  const spawner = spawnerOf(pid, procs);
+  const parents = new Set(spawner === undefined ? [pid] : [pid, spawner]);
   const found: number[] = [];
   for (const [child, p] of procs) {
     try {
@@ -59,8 +71,17 @@ export function ffmpegChildren(pid: number): number[] {
   return found;
 }
 
+/** A process's command line (NUL-separated), or '' once it has ended. */
+export function cmdlineOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
 function isFfmpeg(pid: string): boolean {
-  const argv0 = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0] ?? '';
+  const argv0 = cmdlineOf(Number(pid)).split('\0')[0] ?? '';
   return /(^|\/)ffmpeg$/.test(argv0);
 }
 

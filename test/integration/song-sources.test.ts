@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { LogLine } from '../support/daemon';
 import { AppClient } from '../support/mqtt-client';
 import { testScope } from '../support/scope';
-import { ffmpegChildren, toneCatalog, watchProcesses } from './audio-support';
+import { cmdlineOf, ffmpegChildren, toneCatalog, watchProcesses } from './audio-support';
 
 const GOOD = 600;
 const SECRET = 'SECRETTOKEN';
@@ -97,7 +97,7 @@ describe('song sources: signed URLs and local files (real daemon, LiveKit and li
     const cmdlines = new Map<number, string>();
     const outside = watchProcesses(() =>
       ffmpegChildren(daemon.pid).filter((pid) => {
-        const argv = safeCmdline(pid);
+        const argv = cmdlineOf(pid);
         if (argv.includes('\0-i\0')) cmdlines.set(pid, argv); // decoders, not the start-up version probe
         return /\/etc\/(passwd|hosts)/.test(argv);
       }),
@@ -121,11 +121,3 @@ describe('song sources: signed URLs and local files (real daemon, LiveKit and li
     await app.command(device, { type: 'stop_continuous_music' });
   }, 90000);
 });
-
-function safeCmdline(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-  } catch {
-    return '';
-  }
-}

@@ -1,5 +1,5 @@
 import { type ChildProcess, fork, type Serializable } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +9,7 @@ import { Spawner } from '../../src/audio/spawner';
 import { SPAWNER_LIMITS, socketPath } from '../../src/audio/spawner-protocol';
 import type { Logger } from '../../src/ops/logger';
 import { testScope } from '../support/scope';
-import { eventually, ffmpegChildren, running, toneCatalog } from './audio-support';
+import { cmdlineOf, eventually, ffmpegChildren, processTable, running, spawnerOf, toneCatalog } from './audio-support';
 
 const SCRIPT = join(__dirname, '..', '..', 'dist', 'audio', 'spawner-process.js');
 const FFMPEG = resolveFfmpegPath('');
@@ -27,9 +27,13 @@ const log = {
   child: () => log,
 } as unknown as Logger;
 
-function ppidOf(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+function ppidOf(pid: number): number | undefined {
+  return processTable().get(pid)?.ppid;
+}
+
+/** The live children of `pid`. */
+function childrenOf(pid: number): number[] {
+  return [...processTable()].filter(([, p]) => p.ppid === pid && p.state !== 'Z').map(([child]) => child);
 }
 
 async function drain(p: LaunchedProcess): Promise<{ bytes: number; stderr: string }> {
@@ -61,12 +65,8 @@ describe('ffmpeg spawner', () => {
     expect(out.bytes).toBe(96000);
     expect(await p.exit).toMatchObject({ code: 0, signal: null });
     const q = await spawner.launch(ENDLESS_ARGS);
-    const child = readdirSync('/proc')
-      .filter((e) => /^\d+$/.test(e))
-      .map(Number)
-      .find((pid) => safePpid(pid) === spawner.pid);
-    expect(child).toBeDefined();
-    expect(ppidOf(child!)).not.toBe(process.pid);
+    expect(childrenOf(spawner.pid!)).toHaveLength(1);
+    expect(childrenOf(process.pid).filter((pid) => /ffmpeg/.test(cmdlineOf(pid)))).toEqual([]);
     q.kill();
     expect(await q.exit).toMatchObject({ code: null, signal: 'SIGKILL' });
   });
@@ -102,11 +102,7 @@ describe('ffmpeg spawner', () => {
     }
     const p = await spawner.launch(ENDLESS_ARGS);
     expect(spawner.pid).toBeUndefined();
-    const mine = readdirSync('/proc')
-      .filter((e) => /^\d+$/.test(e))
-      .map(Number)
-      .filter((pid) => safePpid(pid) === process.pid && /ffmpeg/.test(safeCmd(pid)));
-    expect(mine.length).toBe(1);
+    expect(childrenOf(process.pid).filter((pid) => /ffmpeg/.test(cmdlineOf(pid)))).toHaveLength(1);
     p.kill();
     await p.exit;
   });
@@ -192,10 +188,7 @@ describe('ffmpeg spawner', () => {
     try {
       for (const id of [1, 2]) child.send({ t: 'spawn', id, args: ENDLESS_ARGS, stdout: (await listen(id)).path });
       await eventually(() => got.filter((m) => m.t === 'spawned').length === 2, 'both running');
-      const kids = readdirSync('/proc')
-        .filter((e) => /^\d+$/.test(e))
-        .map(Number)
-        .filter((pid) => safePpid(pid) === child.pid);
+      const kids = childrenOf(child.pid!);
       expect(kids.length).toBe(2);
       const gone = new Promise((r) => child.once('exit', r));
       child.disconnect();
@@ -267,35 +260,3 @@ describe('ffmpeg spawner in the daemon', () => {
     await app.command('aabbccddeef3', { type: 'stop_continuous_music' });
   }, 90000);
 });
-
-function safePpid(pid: number): number | undefined {
-  try {
-    return ppidOf(pid);
-  } catch {
-    return undefined;
-  }
-}
-
-function safeCmd(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-  } catch {
-    return '';
-  }
-}
-
-/** The daemon's ffmpeg spawner process, if it runs. */
-function spawnerOf(daemonPid: number): number | undefined {
-  for (const e of readdirSync('/proc')) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
-      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(ppid) === daemonPid && state !== 'Z' && comm.startsWith('music-bridge-sp')) return Number(e);
-    } catch {
-      /* ended meanwhile */
-    }
-  }
-  return undefined;
-}
