@@ -75,7 +75,7 @@ export function createApp(config: AppConfig, redacted: Record<string, unknown>, 
   let ffmpeg: FfmpegInfo | undefined;
   let fallback: Fallback | undefined;
   // Every ffmpeg (decoders, loudness) is started through one launcher: the spawner process by default.
-  const spawner = config.audio.ffmpegLauncher === 'spawner' ? new Spawner({ ffmpegPath, log }) : undefined;
+  const spawner = config.audio.ffmpegLauncher === 'spawner' ? new Spawner({ ffmpegPath, log, onEnded: () => metrics.spawnerEnded.inc() }) : undefined;
   const launcher: Launcher = spawner ?? new DirectLauncher(ffmpegPath);
   const decoderOptions = (policy: MediaPolicy): DecoderOptions => ({
     format,

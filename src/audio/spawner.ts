@@ -1,5 +1,5 @@
 import { type ChildProcess, fork } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,40 @@ const CRASH_WINDOW_MS = 60_000;
 const SPAWNER_HEAP_MB = 32;
 /** Longest Unix socket path (sun_path is 108 bytes on Linux, with room for the id). */
 const MAX_SOCKET_DIR_CHARS = 80;
+/** The sockets' directory: `<tmp>/music-bridge-spawner-<daemon pid>-<random>`. */
+const DIR_PREFIX = 'music-bridge-spawner-';
+
+/**
+ * Removes the socket directories of daemons that are gone (killed before they could remove theirs),
+ * so crashes do not pile them up in a container's /tmp. Only directories of this user are touched.
+ */
+export function removeStaleDirs(dir = tmpdir()): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = new RegExp(`^${DIR_PREFIX}(\\d+)-`).exec(name);
+    if (!m || Number(m[1]) === process.pid || alive(Number(m[1]))) continue;
+    const path = join(dir, name);
+    try {
+      if (statSync(path).uid === process.getuid?.()) rmSync(path, { recursive: true, force: true });
+    } catch {
+      /* gone meanwhile, or not ours */
+    }
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 
 interface Entry {
   server: Server;
@@ -33,6 +67,8 @@ interface Entry {
 export interface SpawnerOptions {
   ffmpegPath: string;
   log: Logger;
+  /** Called when the spawner ended without being stopped. */
+  onEnded?: () => void;
   /** The compiled spawner script; default: next to this module (absent when run from the TypeScript sources). */
   script?: string;
 }
@@ -116,7 +152,10 @@ export class Spawner implements Launcher {
     this.crashes = this.crashes.filter((t) => now - t < CRASH_WINDOW_MS);
     if (this.crashes.length >= MAX_CRASHES || !existsSync(this.script)) return undefined;
     // Only this user may connect to the sockets: the directory is created 0700.
-    this.dir ??= mkdtempSync(join(tmpdir(), 'music-bridge-'));
+    if (!this.dir) {
+      removeStaleDirs();
+      this.dir = mkdtempSync(join(tmpdir(), `${DIR_PREFIX}${process.pid}-`));
+    }
     if (this.dir.length > MAX_SOCKET_DIR_CHARS) return undefined;
     // No inherited flags: a daemon under --cpu-prof or --inspect must not pass them on.
     const child = fork(this.script, [this.opts.ffmpegPath, this.dir], { execArgv: [`--max-old-space-size=${SPAWNER_HEAP_MB}`], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
@@ -128,6 +167,7 @@ export class Spawner implements Launcher {
       this.orphan();
       if (this.stopped) return;
       this.crashes.push(Date.now());
+      this.opts.onEnded?.();
       this.opts.log.warn('ffmpeg spawner ended; the next song starts a new one', { code, signal, crashes: this.crashes.length });
     });
     this.opts.log.debug('ffmpeg spawner started', { pid: child.pid });

@@ -34,6 +34,7 @@ export class Metrics {
     registers: [this.registry],
   });
   readonly joinsInFlight = new Gauge({ name: 'music_bridge_joins_in_flight', help: 'Room joins in flight now (capped by livekit.maxJoinsInFlight).', registers: [this.registry] });
+  readonly spawnerEnded = new Counter({ name: 'music_bridge_ffmpeg_spawner_ended_total', help: 'Times the ffmpeg spawner process ended unasked (a new one starts with the next song; 3 within a minute: ffmpeg starts from the daemon meanwhile).', registers: [this.registry] });
   readonly rejoins = new Counter({ name: 'music_bridge_room_rejoins_total', help: 'Times a session rejoined its room after losing the LiveKit connection.', registers: [this.registry] });
 
   constructor(statuses: () => DeviceStatus[]) {

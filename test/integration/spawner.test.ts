@@ -47,8 +47,9 @@ async function drain(p: LaunchedProcess): Promise<{ bytes: number; stderr: strin
 describe('ffmpeg spawner', () => {
   const { defer } = testScope();
   const spawners: Spawner[] = [];
+  let ended = 0;
   const make = (script = SCRIPT): Spawner => {
-    const s = new Spawner({ ffmpegPath: FFMPEG, log, script });
+    const s = new Spawner({ ffmpegPath: FFMPEG, log, script, onEnded: () => ended++ });
     spawners.push(s);
     s.start();
     return s;
@@ -83,6 +84,7 @@ describe('ffmpeg spawner', () => {
     const spawner = make();
     const running1 = await spawner.launch(ENDLESS_ARGS);
     const first = spawner.pid!;
+    const endedBefore = ended;
     process.kill(first, 'SIGKILL');
     expect(await running1.exit).toMatchObject({ code: null, signal: 'SIGKILL' });
     await eventually(() => spawner.pid === undefined, 'the spawner is gone');
@@ -90,6 +92,7 @@ describe('ffmpeg spawner', () => {
     expect(spawner.pid).not.toBe(first);
     expect((await drain(p)).bytes).toBe(96000);
     expect(warnings.some(([m]) => m.startsWith('ffmpeg spawner ended'))).toBe(true);
+    expect(ended).toBe(endedBefore + 1); // music_bridge_ffmpeg_spawner_ended_total in the daemon
   });
 
   test('a spawner that keeps dying is given up on for a while: ffmpeg starts from this process instead', async () => {
