@@ -162,9 +162,11 @@ describe('many instances', () => {
       // Every room is owned by a live instance other than the one that just left, and plays.
       // (statuses are refreshed every second while playing: positionIntervalMs 1000).
       for (const r of rooms) await app.status(r.device, (s) => s.state === 'playing' && s.instance !== ids[k], `${r.device} away from ${ids[k]}`, from, 15000);
-      // The upgraded instance starts once its rooms are handed over, as in a rolling upgrade: its
-      // boot (a second of CPU on this 2-core machine, shared with two peers, nine listeners and
-      // LiveKit) is not what the handover's silence measures.
+      // The upgraded instance starts once its rooms are handed over and heard from their new
+      // owners, as in a rolling upgrade: its boot (a second of CPU on this 2-core machine, shared
+      // with two peers, nine listeners and LiveKit) is not what the handover's silence measures.
+      const handedFrom = listeners.map((l) => l.mark);
+      await Promise.all(listeners.map((l, i) => l.hearTone(ANY, `${rooms[i]!.room} heard after ${ids[k]} left`, handedFrom[i], 15000)));
       const again = await d.restart();
       scope.defer(() => again.stop());
       const owners = rooms.map((r) => (app.messages.items.filter((m) => m.topic === `${base}/${r.device}/status` && m.json).at(-1)?.json ?? {}) as Record<string, unknown>);
