@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { finished } from 'node:stream/promises';
 import { resolveFfmpegPath } from '../../src/audio/ffmpeg-path';
 import { DirectLauncher, type LaunchedProcess } from '../../src/audio/launcher';
 import { Spawner } from '../../src/audio/spawner';
@@ -39,7 +40,8 @@ function childrenOf(pid: number): number[] {
 async function drain(p: LaunchedProcess): Promise<{ bytes: number; stderr: string }> {
   let bytes = 0;
   p.stdout.on('data', (d: Buffer) => (bytes += d.length));
-  await new Promise((r) => p.stdout.once('close', r));
+  // finished(), not a 'close' listener: an ffmpeg that printed nothing may have ended its output already.
+  await finished(p.stdout).catch(() => undefined);
   return { bytes, stderr: (await p.exit).stderr };
 }
 
