@@ -71,6 +71,18 @@ function repliesPer(app: AppClient): Map<string, number> {
 describe('many instances', () => {
   const scope = testScope();
 
+  /** One instance ('solo') with `device` playing into `room`, heard by a listener. */
+  async function soloPlaying(device: string, room: string): Promise<{ base: string; solo: Daemon; app: AppClient; listener: Listener }> {
+    const { base, start } = fleet(scope);
+    const solo = await start('solo');
+    const app = await AppClient.connect(base);
+    scope.defer(() => app.close());
+    const listener = await scope.listen(room);
+    expect((await app.command(device, { type: 'start_continuous_music', session_id: room })).ok).toBe(true);
+    await listener.hearTone(ANY, `${room} playing`);
+    return { base, solo, app, listener };
+  }
+
   test('a second process with the same instance id refuses to start, and the first keeps serving', async () => {
     const { base, start } = fleet(scope);
     const first = await start('twin');
@@ -221,14 +233,8 @@ describe('many instances', () => {
   });
 
   test('one instance: bridge/status and bridge/info as before (plus instances), its own reports beside them; a SIGTERM clears its reports and leaves an empty aggregate', async () => {
-    const { base, start } = fleet(scope);
-    const solo = await start('solo');
-    const app = await AppClient.connect(base);
-    scope.defer(() => app.close());
     const device = 'aabbccddee61';
-    const listener = await scope.listen('solo-room');
-    expect((await app.command(device, { type: 'start_continuous_music', session_id: 'solo-room' })).ok).toBe(true);
-    await listener.hearTone(ANY, 'solo-room playing');
+    const { base, solo, app } = await soloPlaying(device, 'solo-room');
     const status = await app.messages.next((m) => m.topic === `${base}/bridge/status` && sameOnce(devicesIn(m.json), [device]), 'bridge/status with the room', 10000);
     expect(Object.keys(status.json!).sort()).toEqual(['count', 'sessions', 'updated_at']);
     expect(status.json).toMatchObject({ count: 1, sessions: [{ device, room: 'solo-room', instance: 'solo' }] });
@@ -244,14 +250,8 @@ describe('many instances', () => {
   });
 
   test('hostile reports on a broker without the ACL: garbage, a large report, a forged report of the live instance and sessions under ids that are not live leave bridge/status and bridge/info right, and the room plays on', async () => {
-    const { base, start } = fleet(scope);
-    const solo = await start('solo');
-    const app = await AppClient.connect(base);
-    scope.defer(() => app.close());
     const device = 'aabbccddee62';
-    const listener = await scope.listen('hostile-room');
-    expect((await app.command(device, { type: 'start_continuous_music', session_id: 'hostile-room' })).ok).toBe(true);
-    await listener.hearTone(ANY, 'hostile-room playing');
+    const { base, solo, app, listener } = await soloPlaying(device, 'hostile-room');
     await app.messages.next((m) => m.topic === `${base}/bridge/status` && sameOnce(devicesIn(m.json), [device]), 'bridge/status with the room', 10000);
 
     const forgedSession = { device: 'aabbccddee63', room: 'ceo-room', state: 'playing', seq: 1e9 };
