@@ -42,8 +42,6 @@ export class SongDecoder {
   private killedReason: SongFailure | undefined;
   private stallTimer: NodeJS.Timeout | undefined;
   private lastData = Date.now();
-  /** Why ffmpeg could not be started, when it could not. */
-  private startFailure = '';
 
   constructor(readonly url: string, private readonly opts: DecoderOptions) {
     const highWaterMark = Math.max(64 * 1024, Math.round(bytesPerMs(opts.format) * opts.readAheadMs));
@@ -59,41 +57,39 @@ export class SongDecoder {
     this.output = out;
     const input = resolveMediaInput(url, opts.media);
     const args = [...inputOptions(input, opts), '-i', input.input, '-vn', '-acodec', 'pcm_s16le', '-ac', String(opts.format.channels), '-ar', String(opts.format.sampleRate), '-f', 's16le', 'pipe:1'];
-    const run = this.run(opts.launcher, args, out);
+    const run = this.run(opts.launcher, args);
     this.exited = run.then(
-      (p) => p?.exit.then(() => undefined),
+      (p) => p.exit.then(() => undefined),
       () => undefined,
     );
-    this.finished = run.then((p) => this.decode(p, out));
+    this.finished = run.then(
+      (p) => this.decode(p, out),
+      (err: unknown) => {
+        // Never started (bad binary, the spawner did not answer): nothing to decode.
+        out.end();
+        this.settle();
+        throw this.killedReason ?? classifyFfmpegFailure('', err instanceof Error ? err.message : String(err));
+      },
+    );
     // The player may abandon a decoder without awaiting it (skip); never leave an unhandled rejection.
     this.finished.catch(() => undefined);
     this.watchForStall(out);
   }
 
-  /** Starts ffmpeg; undefined when it could not start (`out` is ended then, and `finished` rejects). */
-  private async run(launcher: Launcher, args: string[], out: Transform): Promise<LaunchedProcess | undefined> {
-    try {
-      const proc = await launcher.launch(args);
-      this.process = proc;
-      // Killed while it was being started (rapid skips): it ends as soon as it exists.
-      if (this.killedReason !== undefined) {
-        proc.kill();
-        proc.stdout.destroy();
-      }
-      return proc;
-    } catch (err) {
-      this.startFailure = err instanceof Error ? err.message : String(err);
-      out.end();
-      return undefined;
+  /** Starts ffmpeg; rejects when it could not be started. */
+  private async run(launcher: Launcher, args: string[]): Promise<LaunchedProcess> {
+    const proc = await launcher.launch(args);
+    this.process = proc;
+    // Killed while it was being started (rapid skips): it ends as soon as it exists.
+    if (this.killedReason !== undefined) {
+      proc.kill();
+      proc.stdout.destroy();
     }
+    return proc;
   }
 
   /** Pipes ffmpeg's PCM into `out`; resolves when it all arrived and ffmpeg exited with 0. */
-  private async decode(proc: LaunchedProcess | undefined, out: Transform): Promise<void> {
-    if (!proc) {
-      this.settle();
-      throw this.killedReason ?? classifyFfmpegFailure('', this.startFailure);
-    }
+  private async decode(proc: LaunchedProcess, out: Transform): Promise<void> {
     // Also when the pipe was closed before this (a decoder killed while ffmpeg was being started).
     const drained = streamFinished(proc.stdout).catch(() => undefined);
     // `out` ends when ffmpeg's stdout does, after the audio still in flight.
