@@ -4,7 +4,6 @@ import { dirname } from 'node:path';
 import { LOUDNESS_RANGE, type Song } from '../catalog/song';
 import type { Logger } from '../ops/logger';
 import { inputOptions, type DecoderOptions } from './decoder';
-import type { LaunchedProcess } from './launcher';
 import { resolveMediaInput } from './media-input';
 
 /** What is known of a song's loudness: integrated (LUFS) and, when measured, its true peak (dBTP). */
@@ -62,45 +61,21 @@ export function parseDurationMs(stderr: string): number | undefined {
  * whole song once, as fast as it can), under the same URL checks and input options as playback.
  * Rejects on failure or after `timeoutMs`; the child is killed then.
  */
-export function measureLoudness(song: Song, opts: Pick<DecoderOptions, 'launcher' | 'media' | 'networkTimeoutMs' | 'maxRedirects'>, timeoutMs: number, signal?: AbortSignal): Promise<Loudness> {
-  return new Promise((resolve, reject) => {
-    let input;
-    try {
-      input = resolveMediaInput(song.url, opts.media);
-    } catch (err) {
-      reject(err as Error);
-      return;
-    }
-    const args = [...inputOptions(input, opts), '-i', input.input, '-vn', '-af', 'ebur128=peak=true', '-f', 'null', '-'];
-    let child: LaunchedProcess | undefined;
-    let killed = false;
-    const kill = (): void => {
-      killed = true;
-      child?.kill();
-    };
-    const timer = setTimeout(kill, timeoutMs);
-    signal?.addEventListener('abort', kill, { once: true });
-    const done = (): void => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', kill);
-    };
-    opts.launcher.launch(args).then(
-      async (proc) => {
-        child = proc;
-        if (killed) proc.kill();
-        proc.stdout.resume();
-        const exit = await proc.exit;
-        done();
-        const found = exit.code === 0 ? parseEbur128Summary(exit.stderr) : undefined;
-        if (found) resolve(found);
-        else reject(new Error(exit.code === null ? 'timed out or killed' : `no loudness (ffmpeg exit ${exit.code})`));
-      },
-      (err: Error) => {
-        done();
-        reject(err);
-      },
-    );
-  });
+export async function measureLoudness(song: Song, opts: Pick<DecoderOptions, 'launcher' | 'media' | 'networkTimeoutMs' | 'maxRedirects'>, timeoutMs: number, signal?: AbortSignal): Promise<Loudness> {
+  const input = resolveMediaInput(song.url, opts.media);
+  const args = [...inputOptions(input, opts), '-i', input.input, '-vn', '-af', 'ebur128=peak=true', '-f', 'null', '-'];
+  // The time limit runs from the call; a stop or a timeout while ffmpeg starts kills it once it exists.
+  const stop = signal ? AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs);
+  const proc = await opts.launcher.launch(args);
+  const kill = (): void => proc.kill();
+  if (stop.aborted) kill();
+  else stop.addEventListener('abort', kill, { once: true });
+  proc.stdout.resume();
+  const exit = await proc.exit;
+  stop.removeEventListener('abort', kill);
+  const found = exit.code === 0 ? parseEbur128Summary(exit.stderr) : undefined;
+  if (!found) throw new Error(exit.code === null ? 'timed out or killed' : `no loudness (ffmpeg exit ${exit.code})`);
+  return found;
 }
 
 /** Cached loudness entries at most (least recently stored dropped first). */
