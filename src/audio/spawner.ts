@@ -55,13 +55,16 @@ interface Entry {
   server: Server;
   stdout?: Socket;
   spawned: boolean;
-  launched: boolean;
-  ended: boolean;
   resolve: (p: LaunchedProcess) => void;
   reject: (err: Error) => void;
   exited: (e: ProcessExit) => void;
   exit: Promise<ProcessExit>;
   timer: NodeJS.Timeout;
+}
+
+/** Handed to its decoder: spawned, and its output connected. An entry lives in the map until it ends. */
+function launched(entry: Entry): entry is Entry & { stdout: Socket } {
+  return entry.spawned && entry.stdout !== undefined;
 }
 
 export interface SpawnerOptions {
@@ -120,7 +123,7 @@ export class Spawner implements Launcher {
       const server = createServer((socket) => this.connected(id, socket));
       const timer = setTimeout(() => this.fail(id, new Error('ffmpeg could not start: the spawner did not answer')), LAUNCH_TIMEOUT_MS);
       timer.unref();
-      this.entries.set(id, { server, spawned: false, launched: false, ended: false, resolve, reject, exited, exit, timer });
+      this.entries.set(id, { server, spawned: false, resolve, reject, exited, exit, timer });
       server.once('error', (err) => this.fail(id, new Error(`ffmpeg could not start: ${err.message}`)));
       server.listen(path, () => {
         if (!this.entries.has(id)) return;
@@ -177,7 +180,7 @@ export class Spawner implements Launcher {
   private connected(id: number, socket: Socket): void {
     const entry = this.entries.get(id);
     entry?.server.close();
-    if (!entry || entry.stdout || entry.ended) return void socket.destroy();
+    if (!entry || entry.stdout) return void socket.destroy();
     entry.stdout = socket;
     socket.on('error', () => undefined);
     this.maybeLaunched(id, entry);
@@ -197,16 +200,15 @@ export class Spawner implements Launcher {
     }
   }
 
-  /** Running once it has been spawned and its output is connected (in either order). */
+  /** Running once it has been spawned and its output is connected (in either order); each happens once. */
   private maybeLaunched(id: number, entry: Entry): void {
-    if (!entry.spawned || !entry.stdout || entry.launched) return;
+    if (!launched(entry)) return;
     clearTimeout(entry.timer);
-    entry.launched = true;
     entry.resolve({
       stdout: entry.stdout,
       exit: entry.exit,
       kill: () => {
-        if (!entry.ended) this.child?.send({ t: 'kill', id }, () => undefined);
+        if (this.entries.get(id) === entry) this.child?.send({ t: 'kill', id }, () => undefined);
       },
     });
   }
@@ -217,8 +219,7 @@ export class Spawner implements Launcher {
     this.entries.delete(id);
     clearTimeout(entry.timer);
     entry.server.close();
-    entry.ended = true;
-    if (!entry.launched) {
+    if (!launched(entry)) {
       // Ended before its output was connected: nothing was decoded, and the launch fails.
       entry.stdout?.destroy();
       entry.reject(new Error(`ffmpeg could not start: it ended at once (${how.signal ?? `code ${how.code}`})`));
@@ -228,12 +229,11 @@ export class Spawner implements Launcher {
 
   private fail(id: number, err: Error): void {
     const entry = this.entries.get(id);
-    if (!entry || entry.launched) return;
+    if (!entry || launched(entry)) return;
     this.child?.send({ t: 'kill', id }, () => undefined);
     this.entries.delete(id);
     clearTimeout(entry.timer);
     entry.server.close();
-    entry.ended = true;
     entry.stdout?.destroy();
     entry.exited({ code: null, signal: null, stderr: '' });
     entry.reject(err);
@@ -242,7 +242,7 @@ export class Spawner implements Launcher {
   /** The spawner is gone: its processes lose their output (ffmpeg exits on its next write) and count as killed. */
   private orphan(): void {
     for (const [id, entry] of [...this.entries]) {
-      if (!entry.launched) {
+      if (!launched(entry)) {
         this.fail(id, new Error('ffmpeg could not start: the spawner ended'));
         continue;
       }
